@@ -1,0 +1,1 @@
+"""seqmem: how recurrent networks remember whether a -1 was seen."""

@@ -1,0 +1,194 @@
+"""Typed, range-checked configs built from plain dicts (a params.yaml section, or kwargs)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from typing import Any, Self
+
+
+class ConfigError(ValueError):
+    """A bad config value; `key` is the dotted path of the offending key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key, self.message = key, message
+
+    def under(self, prefix: str) -> ConfigError:
+        """The same error with its key placed under a parent section."""
+        return ConfigError(f"{prefix}.{self.key}" if prefix else self.key, self.message)
+
+
+def param(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
+          le: float | None = None, choices: tuple | None = None, scope: str = "", doc: str = "") -> Any:
+    """A config field with its allowed range; `doc` feeds the README's params table."""
+    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices, "scope": scope, "doc": doc}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp)
+
+
+def _check_scalar(key: str, value: Any, tp: type) -> None:
+    # bool subclasses int and int widens to float in Python; in a config both are typos
+    if tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(key, f"must be a finite number, got {value!r}")
+
+
+def _check_range(key: str, value: Any, meta: dict) -> None:
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise ConfigError(key, f"must be one of {list(meta['choices'])}, got {value!r}")
+    bounds = [("ge", ">=", lambda a, b: a >= b), ("gt", ">", lambda a, b: a > b), ("le", "<=", lambda a, b: a <= b)]
+    for name, sym, ok in bounds:
+        if meta[name] is not None and not ok(value, meta[name]):
+            raise ConfigError(key, f"must be {sym} {meta[name]}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Base for configs: every field is type- and range-checked on construction."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value, tp = getattr(self, f.name), hints[f.name]
+            if typing.get_origin(tp) is list:
+                if not isinstance(value, list):
+                    raise ConfigError(f.name, f"must be a list, got {value!r}")
+                if not value:
+                    raise ConfigError(f.name, "must not be empty")
+                (item_tp,) = typing.get_args(tp)
+                for i, item in enumerate(value):
+                    _check_scalar(f"{f.name}[{i}]", item, item_tp)
+                    _check_range(f"{f.name}[{i}]", item, f.metadata)
+            else:
+                _check_scalar(f.name, value, tp)
+                _check_range(f.name, value, f.metadata)
+        self.check()
+
+    def check(self) -> None:
+        """Cross-field rules; override and raise ConfigError."""
+
+    @classmethod
+    def keys(cls, scope: str | None = None) -> list[str]:
+        """Field names, optionally only those of one scope."""
+        return [f.name for f in dataclasses.fields(cls) if scope is None or f.metadata.get("scope") == scope]
+
+    @classmethod
+    def from_dict(cls, section: Any, path: str, keys: list[str] | None = None) -> Self:
+        """Build from a params section; every key must be known and present, errors name `path.key`."""
+        return cls.build(cls.read(section, path, cls.keys() if keys is None else keys), path)
+
+    @classmethod
+    def read(cls, section: Any, path: str, keys: list[str]) -> dict:
+        """Check that a section holds exactly `keys` and return it; type checks come on construction."""
+        if not isinstance(section, dict):
+            raise ConfigError(path, f"must be a mapping of {keys}, got {section!r}")
+        unknown = sorted(set(section) - set(keys), key=str)
+        if unknown:
+            raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {keys}")
+        missing = [k for k in keys if k not in section]
+        if missing:
+            raise ConfigError(f"{path}.{missing[0]}", "missing key")
+        return dict(section)
+
+    @classmethod
+    def build(cls, values: dict, path: str) -> Self:
+        """Construct from checked values, naming `path.key` in any error."""
+        try:
+            return cls(**values)
+        except ConfigError as e:
+            raise e.under(path) from None
+
+
+# --- the params.yaml sections ------------------------------------------------------------------
+
+FLAVOR_NAMES = ("rnn", "lstm", "gru")
+LOSS_MODES = ("every_step", "last_step")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def _check_lengths(cfg: Any) -> None:
+    if cfg.min_len > cfg.max_len:
+        raise ConfigError("min_len", f"must be <= max_len, got min_len={cfg.min_len} > max_len={cfg.max_len}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """`data:` the fixed validation set."""
+
+    seed: int = param(0, ge=0, doc="seed of the validation set")
+    size: int = param(2000, ge=1, doc="number of validation sequences")
+    min_len: int = param(10, ge=1, doc="shortest sequence")
+    max_len: int = param(25, ge=1, doc="longest sequence")
+    p_minus_one: float = param(0.5, ge=0.0, le=1.0, doc="probability that a sequence holds a -1")
+
+    def check(self) -> None:
+        _check_lengths(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """`train:` shared keys, plus `train.<flavor>:` keys that only that flavor's stage reads."""
+
+    seed: int = param(0, ge=0, scope="shared", doc="seeds weights and the training batches")
+    batch_size: int = param(64, ge=1, scope="shared", doc="fresh sequences per step")
+    min_len: int = param(10, ge=1, scope="shared", doc="shortest training sequence")
+    max_len: int = param(25, ge=1, scope="shared", doc="longest training sequence")
+    p_minus_one: float = param(0.5, ge=0.0, le=1.0, scope="shared", doc="P(a training sequence holds a -1)")
+    eval_every: int = param(50, ge=1, scope="shared", doc="steps between validation-accuracy log lines")
+    threads: int = param(1, ge=1, scope="shared", doc="torch CPU threads; results are bit-exact per count")
+    device: str = param("cpu", choices=DEVICES, scope="shared", doc="cpu, cuda, or auto (cuda if available)")
+    hidden_size: int = param(32, ge=1, scope="flavor", doc="recurrent state size")
+    num_layers: int = param(1, ge=1, scope="flavor", doc="stacked recurrent layers")
+    loss_mode: str = param("every_step", choices=LOSS_MODES, scope="flavor",
+                           doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
+    lr: float = param(1e-2, gt=0.0, scope="flavor", doc="Adam learning rate")
+    steps: int = param(600, ge=1, scope="flavor", doc="optimizer steps")
+
+    def check(self) -> None:
+        _check_lengths(self)
+        if self.device == "cuda":
+            import torch  # only here: configs stay importable without torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError("device", "is 'cuda' but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
+
+    @classmethod
+    def from_params(cls, section: Any, flavor: str, path: str = "train") -> TrainConfig:
+        """Merge the shared `train:` keys with the `train.<flavor>:` section."""
+        if flavor not in FLAVOR_NAMES:
+            raise ConfigError("flavors", f"must name flavors from {list(FLAVOR_NAMES)}, got {flavor!r}")
+        allowed = cls.keys("shared") + list(FLAVOR_NAMES)
+        shared = cls.read(section, path, allowed)
+        if flavor not in shared:
+            raise ConfigError(f"{path}.{flavor}", f"missing key: a section with {cls.keys('flavor')}")
+        own = cls.read(shared[flavor], f"{path}.{flavor}", cls.keys("flavor"))
+        values = {k: v for k, v in shared.items() if k not in FLAVOR_NAMES} | own
+        try:
+            return cls(**values)
+        except ConfigError as e:  # name the section the bad key was written in
+            raise e.under(f"{path}.{flavor}" if e.key in cls.keys("flavor") else path) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeConfig(Config):
+    """`probe:` the exercise's probe sequence and where to place the -1."""
+
+    sequence: list[int] = param([1, 2, 3, 4, 5, 6, 7, 8, 9], ge=0, le=9, doc="probe sequence, values 0..9")
+    positions: list[int] = param([0, 4, 8], ge=0, doc="positions at which a copy gets a -1")
+
+    def check(self) -> None:
+        for i, pos in enumerate(self.positions):
+            if pos >= len(self.sequence):
+                raise ConfigError(f"positions[{i}]", f"must be < len(sequence) = {len(self.sequence)}, got {pos}")

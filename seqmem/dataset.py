@@ -1,0 +1,76 @@
+"""The fixed validation set: sequences of mixed lengths, right-padded into one array."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from seqmem.artifacts import ArtifactError, atomic_path, write_npz
+from seqmem.data import MAX_LEN, MIN_LEN, P_MINUS_ONE, make_data
+
+
+@dataclasses.dataclass(frozen=True)
+class ValSet:
+    """X (N, T_max, 1) int64 right-padded with 0; lengths (N,); Y (N, 1) int64."""
+
+    X: np.ndarray
+    lengths: np.ndarray
+    Y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.Y)
+
+    def minus_one_at(self) -> np.ndarray:
+        """Position of the -1 in each sequence, or -1 where there is none, (N,)."""
+        hit = self.X[..., 0] == -1  # (N, T)
+        return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+
+def make_valset(
+    N: int,
+    rng: np.random.Generator,
+    *,
+    min_len: int = MIN_LEN,
+    max_len: int = MAX_LEN,
+    p_minus_one: float = P_MINUS_ONE,
+) -> ValSet:
+    """N sequences, each with its own uniform length; one make_data call per distinct length."""
+    if min_len > max_len:  # make_data names the values; fail before drawing lengths
+        make_data(N, rng, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one)
+    lengths = rng.integers(min_len, max_len + 1, size=N)
+    X = np.zeros((N, max_len, 1), dtype=np.int64)
+    Y = np.zeros((N, 1), dtype=np.int64)
+    for T in np.unique(lengths):
+        rows = np.flatnonzero(lengths == T)
+        X[rows, :T], Y[rows] = make_data(len(rows), rng, min_len=int(T), max_len=int(T), p_minus_one=p_minus_one)
+    return ValSet(X, lengths.astype(np.int64), Y)
+
+
+def save_valset(vs: ValSet, path: str | Path) -> None:
+    """Write as a byte-stable .npz (fixed zip timestamps), atomically."""
+    with atomic_path(path) as tmp:
+        write_npz(tmp, {"X": vs.X, "lengths": vs.lengths, "Y": vs.Y})
+
+
+def load_valset(path: str | Path) -> ValSet:
+    """Read and check a validation set written by save_valset."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("X", "lengths", "Y")}
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise ArtifactError(f"{path}: not a seqmem validation set ({e})") from None
+    X, lengths, Y = arrays["X"], arrays["lengths"], arrays["Y"]
+    problems = []
+    if X.ndim != 3 or X.shape[2] != 1 or X.dtype != np.int64:
+        problems.append(f"X must be int64 of shape (N, T, 1), got {X.dtype} {X.shape}")
+    elif lengths.shape != (len(X),) or Y.shape != (len(X), 1):
+        problems.append(f"lengths {lengths.shape} and Y {Y.shape} must be (N,) and (N, 1) with N={len(X)}")
+    elif len(X) == 0 or lengths.min() < 1 or lengths.max() > X.shape[1]:
+        problems.append("lengths must lie in 1..T and N must be >= 1")
+    elif X.min() < -1 or X.max() > 9 or not np.isin(Y, (0, 1)).all():
+        problems.append("values must lie in -1..9 and labels in {0, 1}")
+    if problems:
+        raise ArtifactError(f"{path}: {problems[0]}")
+    return ValSet(X, lengths, Y)

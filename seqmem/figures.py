@@ -1,0 +1,71 @@
+"""Matplotlib figures (PNG only: its bytes are stable run to run, SVG/PDF embed dates and ids)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on CI
+import matplotlib.pyplot as plt  # noqa: E402
+
+from seqmem.artifacts import atomic_path  # noqa: E402
+
+PNG_META = {"Software": None}  # no version string in the file: same bytes across matplotlib patch releases
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a CSV with numeric-looking cells turned into floats."""
+    def cell(v: str) -> float | str:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+    with open(path, newline="") as f:
+        return [{k: cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def save(fig: plt.Figure, path: str | Path) -> None:
+    """Write a PNG atomically and free the figure."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata=PNG_META)
+    plt.close(fig)
+
+
+def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figure:
+    """Training loss per model (raw, faint; moving average, solid) on a log scale."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, rows in histories.items():
+        steps = [r["step"] for r in rows]
+        loss = [r["loss"] for r in rows]
+        (line,) = ax.plot(steps, loss, alpha=0.25, lw=0.8)
+        k = min(smooth, len(loss))
+        avg = [sum(loss[i - k + 1 : i + 1]) / k for i in range(k - 1, len(loss))]
+        ax.plot(steps[k - 1 :], avg, color=line.get_color(), lw=1.8, label=name)
+    ax.set(xlabel="step", ylabel="training loss (BCE)", yscale="log", title="Training loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
+    """One panel per model: P(-1 seen) against step for each probe, the -1 marked, 0.5 drawn."""
+    fig, axes = plt.subplots(1, len(traces), figsize=(5 * len(traces), 3.8), sharey=True, squeeze=False)
+    for ax, (name, rows) in zip(axes[0], traces.items()):
+        probes = list(dict.fromkeys(r["probe"] for r in rows))
+        for probe in probes:
+            pts = [r for r in rows if r["probe"] == probe]
+            (line,) = ax.plot([r["step"] for r in pts], [r["p"] for r in pts], marker="o", ms=3, label=probe)
+            for r in pts:
+                if r["token"] == -1:  # where the -1 arrives
+                    ax.axvline(r["step"], color=line.get_color(), ls=":", lw=1)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set(title=name, xlabel="time step", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("P(a -1 was seen)")
+    axes[0][-1].legend(fontsize=8, loc="center right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,85 @@
+"""One classifier for every recurrent flavor: an nn.RNN/LSTM/GRU plus a linear+sigmoid head."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqmem.artifacts import ArtifactError, atomic_path
+
+FLAVORS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def flavor_of(rnn_cls: type[nn.RNNBase]) -> str:
+    """The params name ('rnn', 'lstm', 'gru') of a torch recurrent class."""
+    for name, cls in FLAVORS.items():
+        if cls is rnn_cls:
+            return name
+    raise ValueError(f"rnn_cls must be one of {[c.__name__ for c in FLAVORS.values()]}, got {rnn_cls!r}")
+
+
+class SequenceClassifier(nn.Module):
+    """Reads a sequence step by step and says, at every step, P(a -1 was seen)."""
+
+    def __init__(self, rnn_cls: type[nn.RNNBase], hidden_size: int = 32, num_layers: int = 1):
+        super().__init__()
+        self.flavor = flavor_of(rnn_cls)
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.rnn = rnn_cls(input_size=1, hidden_size=hidden_size, num_layers=num_layers, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(hidden_size, 1), nn.Sigmoid())
+
+    def _as_input(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        # make_data gives int64 numpy (N, T, 1); the RNN wants float on our device
+        device = self.head[0].weight.device
+        return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, device=device).float()
+
+    def hidden(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Top-layer hidden state h_t at every step, (N, T, H)."""
+        out, _ = self.rnn(self._as_input(x))
+        return out
+
+    def logits(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Pre-sigmoid decision at every step, (N, T, 1); train on these for stability."""
+        return self.head[0](self.hidden(x))
+
+    def forward(self, x: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        decisions = self.head(self.hidden(x))  # (N, T, 1) probabilities
+        return decisions[:, -1], decisions  # final (N, 1)
+
+    def config(self) -> dict:
+        """What it takes to rebuild this model: stored beside the weights."""
+        return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
+
+
+def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
+    """Write {state_dict, config} atomically: plain tensors and ints, no pickled module."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    buf = io.BytesIO()  # torch.save names the zip's root folder after the file: a random temp name would leak in
+    torch.save({"state_dict": state, "config": model.config()}, buf)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier:
+    """Rebuild a model from save_checkpoint's file; weights_only=True so a crafted pickle can't run code."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: no such model file; run `dvc repro` to train it") from None
+    except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError... on bad files
+        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "config"}:
+        raise ArtifactError(f"{path}: expected a dict with keys ['config', 'state_dict']")
+    cfg = ckpt["config"]
+    if not isinstance(cfg, dict) or cfg.get("flavor") not in FLAVORS:
+        raise ArtifactError(f"{path}: config must name a flavor in {list(FLAVORS)}, got {cfg!r}")
+    try:
+        model = SequenceClassifier(FLAVORS[cfg["flavor"]], int(cfg["hidden_size"]), int(cfg["num_layers"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ArtifactError(f"{path}: weights do not match config {cfg} ({str(e).splitlines()[0]})") from None
+    return model.to(device).eval()

@@ -1,0 +1,1 @@
+"""Thin DVC stage entry points: parse args, load one params section, call seqmem, write outputs."""

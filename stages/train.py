@@ -1,0 +1,30 @@
+"""Stage train@<flavor>: one definition for every recurrent flavor."""
+
+import dataclasses
+
+from seqmem.artifacts import write_csv
+from seqmem.config import FLAVOR_NAMES, TrainConfig
+from seqmem.dataset import load_valset
+from seqmem.model import FLAVORS, save_checkpoint
+from seqmem.train import train
+from stages.common import load_section, parser, run
+
+
+def main(args) -> None:
+    cfg = TrainConfig.from_params(load_section(args.params, "train"), args.flavor)
+    val = load_valset(args.val)
+    model, history = train(FLAVORS[args.flavor], val=val, **dataclasses.asdict(cfg))
+    # rounded so the committed CSVs stay small and diffable; the checkpoint keeps full precision
+    write_csv([{"step": i + 1, "loss": round(v, 6)} for i, v in enumerate(history["loss"])], args.loss)
+    write_csv([{"step": s, "val_acc": a} for s, a in zip(history["val_step"], history["val_acc"])], args.val_acc)
+    save_checkpoint(model, args.model)
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--flavor", required=True, choices=FLAVOR_NAMES)
+    p.add_argument("--val", required=True, help="validation set from stage generate")
+    p.add_argument("--model", required=True, help="checkpoint to write")
+    p.add_argument("--loss", required=True, help="per-step training loss CSV to write")
+    p.add_argument("--val-acc", required=True, help="validation accuracy CSV to write")
+    run(main, p.parse_args())
