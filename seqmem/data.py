@@ -17,21 +17,27 @@ def _check_int(name: str, value: object, low: int) -> None:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
-def _check_args(N: int, min_len: int, max_len: int, p_minus_one: float) -> None:
+def check_args(N: int, min_len: int, max_len: int, p_minus_one: float) -> None:
+    """Raise ValueError naming the first argument out of its range."""
     _check_int("N", N, 1)
     _check_int("min_len", min_len, 1)
     _check_int("max_len", max_len, 1)
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
-    if isinstance(p_minus_one, bool) or not (0.0 <= p_minus_one <= 1.0):
-        raise ValueError(f"p_minus_one must be a probability in [0, 1], got {p_minus_one!r}")
+    _check_probability(p_minus_one)
+
+
+def _check_probability(p: object) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0.0 <= p <= 1.0):
+        raise ValueError(f"p_minus_one must be a probability in [0, 1], got {p!r}")
 
 
 def make_datum(
     size: int, rng: np.random.Generator | None = None, *, p_minus_one: float = P_MINUS_ONE
 ) -> tuple[np.ndarray, int]:
     """One sequence x of shape (size, 1) and its label y (1 if it holds a -1)."""
-    _check_args(1, size, size, p_minus_one)
+    _check_int("size", size, 1)
+    _check_probability(p_minus_one)
     rng = _rng(rng)
     x = rng.integers(0, 10, size=(size, 1))  # high is exclusive: values 0..9
     y = int(rng.random() < p_minus_one)
@@ -49,7 +55,7 @@ def make_data(
     p_minus_one: float = P_MINUS_ONE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """N sequences of one random length: X (N, T, 1) int64 and Y (N, 1) int64."""
-    _check_args(N, min_len, max_len, p_minus_one)
+    check_args(N, min_len, max_len, p_minus_one)
     rng = _rng(rng)
     T = int(rng.integers(min_len, max_len + 1))
     X = rng.integers(0, 10, size=(N, T, 1))

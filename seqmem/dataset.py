@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seqmem.artifacts import ArtifactError, atomic_path, write_npz
-from seqmem.data import MAX_LEN, MIN_LEN, P_MINUS_ONE, make_data
+from seqmem.data import MAX_LEN, MIN_LEN, P_MINUS_ONE, check_args, make_data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +37,7 @@ def make_valset(
     p_minus_one: float = P_MINUS_ONE,
 ) -> ValSet:
     """N sequences, each with its own uniform length; one make_data call per distinct length."""
-    if min_len > max_len:  # make_data names the values; fail before drawing lengths
-        make_data(N, rng, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one)
+    check_args(N, min_len, max_len, p_minus_one)
     lengths = rng.integers(min_len, max_len + 1, size=N)
     X = np.zeros((N, max_len, 1), dtype=np.int64)
     Y = np.zeros((N, 1), dtype=np.int64)

@@ -54,7 +54,7 @@ def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figur
 def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: P(-1 seen) against step for each probe, the -1 marked, 0.5 drawn."""
     fig, axes = plt.subplots(1, len(traces), figsize=(5 * len(traces), 3.8), sharey=True, squeeze=False)
-    for ax, (name, rows) in zip(axes[0], traces.items()):
+    for ax, (name, rows) in zip(axes[0], traces.items(), strict=True):
         probes = list(dict.fromkeys(r["probe"] for r in rows))
         for probe in probes:
             pts = [r for r in rows if r["probe"] == probe]

@@ -19,9 +19,14 @@ def main(args) -> None:
         print(f"{f:>4}: accuracy {m['accuracy']:.4f}  loss {m['loss']:.4f}")
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> None:
+    """Command line: see --help."""
     p = parser(__doc__)
     p.add_argument("--val", required=True, help="validation set from stage generate")
     p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
     p.add_argument("--out", required=True, help="metrics JSON to write")
-    run(main, p.parse_args())
+    run(main, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    cli()

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from seqmem.figures import loss_figure, read_csv, save, traces_figure
 from seqmem.artifacts import ArtifactError
+from seqmem.figures import loss_figure, read_csv, save, traces_figure
 from stages.common import load_flavors, parser, run
 
 
@@ -22,10 +22,15 @@ def main(args) -> None:
     save(traces_figure(traces), args.traces_png)
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> None:
+    """Command line: see --help."""
     p = parser(__doc__)
     p.add_argument("--loss", required=True, help="folder of per-flavor loss CSVs")
     p.add_argument("--traces", required=True, help="folder of per-flavor trace CSVs")
     p.add_argument("--loss-png", required=True)
     p.add_argument("--traces-png", required=True)
-    run(main, p.parse_args())
+    run(main, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    cli()

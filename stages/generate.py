@@ -15,7 +15,12 @@ def main(args) -> None:
     print(f"wrote {args.out}: {len(vs)} sequences, {int(vs.Y.sum())} with a -1")
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> None:
+    """Command line: see --help."""
     p = parser(__doc__)
     p.add_argument("--out", required=True, help="validation set (.npz)")
-    run(main, p.parse_args())
+    run(main, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    cli()

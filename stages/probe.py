@@ -18,8 +18,13 @@ def main(args) -> None:
         write_csv(trace_rows(model, probes), Path(args.out) / f"{f}.csv")
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> None:
+    """Command line: see --help."""
     p = parser(__doc__)
     p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
     p.add_argument("--out", required=True, help="folder for <flavor>.csv traces")
-    run(main, p.parse_args())
+    run(main, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    cli()

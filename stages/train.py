@@ -16,15 +16,21 @@ def main(args) -> None:
     model, history = train(FLAVORS[args.flavor], val=val, **dataclasses.asdict(cfg))
     # rounded so the committed CSVs stay small and diffable; the checkpoint keeps full precision
     write_csv([{"step": i + 1, "loss": round(v, 6)} for i, v in enumerate(history["loss"])], args.loss)
-    write_csv([{"step": s, "val_acc": a} for s, a in zip(history["val_step"], history["val_acc"])], args.val_acc)
+    val_rows = zip(history["val_step"], history["val_acc"], strict=True)
+    write_csv([{"step": s, "val_acc": a} for s, a in val_rows], args.val_acc)
     save_checkpoint(model, args.model)
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> None:
+    """Command line: see --help."""
     p = parser(__doc__)
     p.add_argument("--flavor", required=True, choices=FLAVOR_NAMES)
     p.add_argument("--val", required=True, help="validation set from stage generate")
     p.add_argument("--model", required=True, help="checkpoint to write")
     p.add_argument("--loss", required=True, help="per-step training loss CSV to write")
     p.add_argument("--val-acc", required=True, help="validation accuracy CSV to write")
-    run(main, p.parse_args())
+    run(main, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,127 @@
+"""Measure the targets: pipeline wall time, determinism, accuracy over seeds, data speed.
+
+    python benchmarks/bench.py               # everything but the notebook baseline (~2 min)
+    python benchmarks/bench.py --baseline    # also the exercise solved as a plain notebook (~2 min more)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seqmem.config import TrainConfig  # noqa: E402
+from seqmem.data import make_data, make_datum  # noqa: E402
+from seqmem.dataset import make_valset  # noqa: E402
+from seqmem.evaluate import accuracy  # noqa: E402
+from seqmem.model import FLAVORS, SequenceClassifier  # noqa: E402
+from seqmem.train import train  # noqa: E402
+
+ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    t = time.perf_counter()
+    res = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=True)
+    return time.perf_counter() - t, res.stdout
+
+
+def pipeline() -> None:
+    """Fresh clone: full repro, no-op repro, repro -f against the committed dvc.lock."""
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+        full, _ = timed(["dvc", "repro"], repo)
+        noop, _ = timed(["dvc", "repro"], repo)
+        same = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        forced, _ = timed(["dvc", "repro", "-f"], repo)
+        lock_same = (repo / "dvc.lock").read_bytes() == subprocess.run(
+            ["git", "show", "HEAD:dvc.lock"], cwd=repo, capture_output=True, check=True).stdout
+    print(f"full dvc repro (fresh clone)   {full:6.2f} s   target <= 20 s")
+    print(f"no-op dvc repro                {noop:6.2f} s   target <= 1.5 s")
+    print(f"dvc repro -f                   {forced:6.2f} s")
+    print(f"outputs match the commit       {'yes' if not same else 'NO: ' + same}")
+    print(f"dvc.lock after repro -f        {'identical' if lock_same else 'DIFFERENT'}")
+
+
+def seeds(n: int) -> None:
+    """Default params, n training seeds, accuracy on the validation set the pipeline uses."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    d = params["data"]
+    val = make_valset(d["size"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
+                      p_minus_one=d["p_minus_one"])
+    for flavor in params["flavors"]:
+        cfg = TrainConfig.from_params(params["train"], flavor)
+        accs, secs = [], []
+        for seed in range(n):
+            kw = {**cfg.__dict__, "seed": seed}
+            t = time.perf_counter()
+            model, _ = train(FLAVORS[flavor], val=val, log=None, **kw)
+            secs.append(time.perf_counter() - t)
+            accs.append(accuracy(model, val))
+        print(f"{flavor:>4} seeds 0..{n - 1}: accuracy {' '.join(f'{a:.4f}' for a in accs)}  "
+              f"min {min(accs):.4f}  train {np.mean(secs):.2f} s/seed")
+
+
+def data_speed() -> None:
+    """make_data(64) against a Python loop over make_datum."""
+    rng = np.random.default_rng(0)
+
+    def loop():
+        size = int(rng.integers(10, 26))
+        xs, ys = zip(*(make_datum(size, rng) for _ in range(64)), strict=True)
+        return np.stack(xs), np.array(ys)[:, None]
+
+    vec = min(timeit.repeat(lambda: make_data(64, rng), number=200, repeat=5)) / 200
+    slow = min(timeit.repeat(loop, number=200, repeat=5)) / 200
+    print(f"make_data(64) {vec * 1e6:7.1f} us, make_datum loop {slow * 1e6:7.1f} us: {slow / vec:.0f}x faster "
+          "(target >= 20x)")
+
+
+def baseline(n: int) -> None:
+    """The exercise as a notebook: Python-loop data, final-step BCE, torch Adam 1e-3, 4000 steps of 32."""
+    torch.set_num_threads(1)
+    val = make_valset(2000, np.random.default_rng(0))
+    for flavor in ("rnn", "lstm"):
+        accs, secs = [], []
+        for seed in range(n):
+            torch.manual_seed(seed)
+            rng = np.random.default_rng(seed)
+            model = SequenceClassifier(FLAVORS[flavor], 32)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            t = time.perf_counter()
+            for _ in range(4000):
+                size = int(rng.integers(10, 26))
+                xs, ys = zip(*(make_datum(size, rng) for _ in range(32)), strict=True)
+                final, _ = model(np.stack(xs))
+                loss = torch.nn.functional.binary_cross_entropy(final, torch.tensor(ys, dtype=torch.float32)[:, None])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            secs.append(time.perf_counter() - t)
+            accs.append(accuracy(model, val))
+        print(f"baseline {flavor:>4}: accuracy {' '.join(f'{a:.4f}' for a in accs)}  train {np.mean(secs):.2f} s/seed")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--baseline", action="store_true", help="also time the plain-notebook solution")
+    args = p.parse_args()
+    pipeline()
+    data_speed()
+    seeds(args.seeds)
+    if args.baseline:
+        baseline(args.seeds)

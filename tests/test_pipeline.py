@@ -1,0 +1,103 @@
+"""The real thing: `dvc repro`, `dvc exp run -S`, `dvc plots diff` in a temporary git repo."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, sh, tiny_params, write_params
+
+STAGE_OUTPUTS = [
+    "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics.json",
+    "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
+    "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
+]
+
+
+@pytest.fixture
+def repo(repro_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the reproduced repo (cache included), free to change."""
+    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
+
+
+def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repro_repo):
+    for rel in STAGE_OUTPUTS:
+        assert (repro_repo / rel).stat().st_size > 0, rel
+    again = sh("dvc", "repro", cwd=repro_repo).stdout
+    assert "Running stage" not in again and "Data and pipelines are up to date" in again
+    assert sh("git", "status", "--porcelain", cwd=repro_repo).stdout == ""  # outputs committed or ignored
+    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repro_repo).stdout)
+    assert "rnn" in json.dumps(metrics) and "lstm" in json.dumps(metrics)
+
+
+def _changed_stages(repo: Path) -> set[str]:
+    return set(json.loads(sh("dvc", "status", "--json", cwd=repo).stdout))
+
+
+def test_a_param_of_one_flavor_reruns_only_that_flavor(repo):
+    params = tiny_params()
+    params["train"]["lstm"]["steps"] = 25
+    write_params(repo, params)
+    changed = _changed_stages(repo)
+    assert "train@lstm" in changed and "train@rnn" not in changed and "generate" not in changed
+    params["train"]["batch_size"] = 32  # shared: both flavors
+    write_params(repo, params)
+    assert {"train@rnn", "train@lstm"} <= _changed_stages(repo)
+
+
+def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
+    params = tiny_params()
+    params["flavors"] = ["rnn", "lstm", "gru"]
+    write_params(repo, params)
+    stages = sh("dvc", "stage", "list", "--name-only", cwd=repo).stdout.split()
+    assert {"train@rnn", "train@lstm", "train@gru"} <= set(stages)
+    out = sh("dvc", "repro", "train@gru", cwd=repo).stdout
+    assert "Running stage 'train@gru'" in out and "Running stage 'train@rnn'" not in out
+    assert (repo / "models/gru.pt").exists()
+
+
+def test_exp_run_then_plots_diff_shows_both_runs(repo):
+    out = sh("dvc", "exp", "run", "-S", "train.lstm.steps=25", cwd=repo).stdout
+    assert "Running stage 'train@lstm'" in out and "Running stage 'train@rnn'" not in out
+    exps = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo).stdout)
+    names = [e["name"] for rev in exps for e in (rev.get("experiments") or []) for e in e["revs"]]
+    assert len(names) == 1
+    sh("dvc", "plots", "diff", "HEAD", names[0], "-o", "diff_html", cwd=repo)
+    html = (repo / "diff_html/index.html").read_text()
+    assert "HEAD" in html and names[0] in html
+    data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
+    for plot in ("loss", "val_acc", "plots/traces/lstm.csv"):
+        (spec,) = data["data"][plot]
+        rows = spec["anchor_definitions"]["<DVC_METRIC_DATA>"]
+        assert set(spec["revisions"]) == {r["rev"] for r in rows} == {"HEAD", names[0]}, plot
+
+
+def _local_imports(module: str, seen: set[str]) -> set[str]:
+    """Files of this repo that importing `module` loads, following imports recursively."""
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists() or str(path) in seen:
+        return seen
+    seen.add(str(path.relative_to(ROOT)))
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.split(".")[0] in ("seqmem", "stages"):
+                _local_imports(name, seen)
+    return seen
+
+
+def test_every_stage_declares_the_modules_it_imports():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        stage = stage.get("do", stage)
+        module = stage["cmd"].split("python -m ")[1].split()[0]
+        imported = {p for p in _local_imports(module, set()) if not p.endswith("__init__.py")}
+        declared = {d for d in stage["deps"] if d.endswith(".py")}
+        assert imported == declared, f"stage {name}: imports {sorted(imported)}, declares {sorted(declared)}"

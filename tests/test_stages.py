@@ -1,0 +1,145 @@
+"""Every stage through its real entry point (cli), on tiny params: good runs and bad params."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from stages import evaluate, figures, generate, probe, train
+from tests.conftest import tiny_params
+
+
+def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    stage.cli(["--params", str(path), *args])
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    """Run the whole chain once, stage by stage, in a temp folder."""
+    tmp, params = tmp_path_factory.mktemp("stages"), tiny_params()
+    _cli(generate, params, tmp, "--out", str(tmp / "data/val.npz"))
+    for flavor in params["flavors"]:
+        _cli(train, params, tmp, "--flavor", flavor, "--val", str(tmp / "data/val.npz"),
+             "--model", str(tmp / f"models/{flavor}.pt"), "--loss", str(tmp / f"loss/{flavor}.csv"),
+             "--val-acc", str(tmp / f"val_acc/{flavor}.csv"))
+    _cli(evaluate, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
+         "--out", str(tmp / "metrics.json"))
+    _cli(probe, params, tmp, "--models", str(tmp / "models"), "--out", str(tmp / "traces"))
+    _cli(figures, params, tmp, "--loss", str(tmp / "loss"), "--traces", str(tmp / "traces"),
+         "--loss-png", str(tmp / "loss.png"), "--traces-png", str(tmp / "traces.png"))
+    return tmp
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_checkpoint_and_histories(outputs):
+    for flavor in ("rnn", "lstm"):
+        ckpt = torch.load(outputs / f"models/{flavor}.pt", weights_only=True)
+        assert ckpt["config"] == {"flavor": flavor, "hidden_size": 8, "num_layers": 1}
+        loss = _rows(outputs / f"loss/{flavor}.csv")
+        assert [int(r["step"]) for r in loss] == list(range(1, 21))
+        assert [int(r["step"]) for r in _rows(outputs / f"val_acc/{flavor}.csv")] == [10, 20]
+
+
+def test_evaluate_writes_metrics_per_model(outputs):
+    metrics = json.loads((outputs / "metrics.json").read_text())
+    assert set(metrics) == {"rnn", "lstm"}
+    for m in metrics.values():
+        assert {"accuracy", "loss", "accuracy_negatives", "recall_early", "recall_middle", "recall_late"} <= set(m)
+        assert 0 <= m["accuracy"] <= 1 and m["loss"] > 0
+
+
+def test_probe_writes_a_trace_per_probe_and_step(outputs):
+    rows = _rows(outputs / "traces/lstm.csv")
+    probes = list(dict.fromkeys(r["probe"] for r in rows))
+    assert probes == ["no -1", "-1 at 0", "-1 at 4", "-1 at 8"]
+    assert len(rows) == 4 * 9
+    assert [r["step"] for r in rows if r["token"] == "-1"] == ["0", "4", "8"]
+
+
+def test_figures_are_pngs(outputs):
+    for name in ("loss.png", "traces.png"):
+        assert (outputs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _set(params: dict, dotted: str, value) -> dict:
+    params = copy.deepcopy(params)
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
+DELETE = object()
+BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
+    ("generate", "data.seed", "0", "data.seed"),
+    ("generate", "data.size", 2.0, "data.size"),
+    ("generate", "data.size", True, "data.size"),
+    ("generate", "data.size", 0, "data.size"),
+    ("generate", "data.min_len", -3, "data.min_len"),
+    ("generate", "data.max_len", DELETE, "data.max_len"),
+    ("generate", "data.sizee", 10, "data.sizee"),
+    ("generate", "data.min_len", 30, "data.min_len"),
+    ("generate", "data.p_minus_one", 1.5, "data.p_minus_one"),
+    ("generate", "data", DELETE, "data"),
+    ("train", "train.seed", -1, "train.seed"),
+    ("train", "train.batch_size", 0, "train.batch_size"),
+    ("train", "train.min_len", 40, "train.min_len"),
+    ("train", "train.max_len", "25", "train.max_len"),
+    ("train", "train.p_minus_one", -0.5, "train.p_minus_one"),
+    ("train", "train.eval_every", 0, "train.eval_every"),
+    ("train", "train.threads", 0, "train.threads"),
+    ("train", "train.device", "tpu", "train.device"),
+    ("train", "train.rnn.hidden_size", 0, "train.rnn.hidden_size"),
+    ("train", "train.rnn.hiden_size", 3, "train.rnn.hiden_size"),
+    ("train", "train.rnn.num_layers", 1.5, "train.rnn.num_layers"),
+    ("train", "train.rnn.loss_mode", "final", "train.rnn.loss_mode"),
+    ("train", "train.rnn.lr", 0, "train.rnn.lr"),
+    ("train", "train.rnn.lr", float("inf"), "train.rnn.lr"),
+    ("train", "train.rnn.steps", -5, "train.rnn.steps"),
+    ("train", "train.rnn", DELETE, "train.rnn"),
+    ("probe", "probe.positions", [9], "probe.positions[0]"),
+    ("probe", "probe.sequence", [], "probe.sequence"),
+    ("probe", "probe.sequence", [1, -1, 3], "probe.sequence[1]"),
+    ("probe", "probe.colour", "red", "probe.colour"),
+    ("evaluate", "flavors", ["rnn", "transformer"], "flavors[1]"),
+    ("evaluate", "flavors", "rnn", "flavors"),
+]
+if not torch.cuda.is_available():
+    BAD.append(("train", "train.device", "cuda", "train.device"))
+
+
+@pytest.mark.parametrize("stage, key, value, expect", BAD, ids=[f"{k}={v!r}" for _, k, v, _ in BAD])
+def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = {
+        "generate": ["--out", str(out / "val.npz")],
+        "train": ["--flavor", "rnn", "--val", str(out / "val.npz"), "--model", str(out / "m.pt"),
+                  "--loss", str(out / "l.csv"), "--val-acc", str(out / "v.csv")],
+        "probe": ["--models", str(out), "--out", str(out / "traces")],
+        "evaluate": ["--val", str(out / "val.npz"), "--models", str(out), "--out", str(out / "m.json")],
+    }[stage]
+    module = {"generate": generate, "train": train, "probe": probe, "evaluate": evaluate}[stage]
+    with pytest.raises(SystemExit) as exit_info:
+        _cli(module, _set(tiny_params(), key, value), tmp_path, *args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.startswith("error (params): ") and expect in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing written, not even a folder
