@@ -64,6 +64,8 @@ def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
 def test_exp_run_then_plots_diff_shows_both_runs(repo):
     out = sh("dvc", "exp", "run", "-S", "train.lstm.steps=25", cwd=repo).stdout
     assert "Running stage 'train@lstm'" in out and "Running stage 'train@rnn'" not in out
+    # -S rewrites params.yaml; the file's layout must survive it, so the change is one line
+    assert sh("git", "diff", "--numstat", "HEAD", "params.yaml", cwd=repo).stdout.split()[:2] == ["1", "1"]
     exps = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo).stdout)
     names = [e["name"] for rev in exps for e in (rev.get("experiments") or []) for e in e["revs"]]
     assert len(names) == 1
