@@ -182,11 +182,22 @@ class TrainConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
+class EvalConfig(Config):
+    """`evaluate:` flip timing and length generalization."""
+
+    seed: int = param(1, ge=0, doc="seed of the fixed-length test sets")
+    lengths: list[int] = param([50, 100, 200, 1000], ge=1, doc="fixed lengths far beyond training to test")
+    size: int = param(500, ge=1, doc="sequences per fixed-length set")
+    ignore_first: int = param(1, ge=0, doc="first steps not counted as false alarms")
+
+
+@dataclasses.dataclass(frozen=True)
 class ProbeConfig(Config):
     """`probe:` the exercise's probe sequence and where to place the -1."""
 
     sequence: list[int] = param([1, 2, 3, 4, 5, 6, 7, 8, 9], ge=0, le=9, doc="probe sequence, values 0..9")
     positions: list[int] = param([0, 4, 8], ge=0, doc="positions at which a copy gets a -1")
+    units: int = param(2, ge=1, doc="hidden units to plot: those most correlated with 'a -1 was seen'")
 
     def check(self) -> None:
         for i, pos in enumerate(self.positions):

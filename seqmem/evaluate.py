@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from seqmem.dataset import ValSet
+from seqmem.dataset import ValSet, make_valset
 from seqmem.model import SequenceClassifier
 
 
@@ -32,20 +32,73 @@ def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None  # None: no sequence fell in this group
 
 
-def evaluate(model: SequenceClassifier, vs: ValSet) -> dict[str, float | None]:
-    """Accuracy, BCE loss, accuracy on negatives, and recall when the -1 is early/middle/late."""
-    p = final_decisions(model, vs)  # (N,)
+def evaluate(model: SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> dict:
+    """Accuracy, BCE loss, accuracy on negatives, recall by where the -1 sits, and flip timing."""
+    d = decisions(model, vs.X)  # (N, T_max)
+    p = d[np.arange(len(vs)), vs.lengths - 1]  # (N,) final decisions
     y = vs.Y[:, 0].astype(bool)
     pred = p > 0.5
     eps = 1e-12  # log(0) guard: a saturated sigmoid can round to exactly 0 or 1
     loss = -np.mean(np.where(y, np.log(p + eps), np.log(1 - p + eps)))
-    third = np.minimum(3 * vs.minus_one_at() // vs.lengths, 2)  # 0/1/2 for positives, garbage for negatives
-    out = {
+    where = vs.minus_one_at()
+    thirds = position_recall(pred, vs.lengths, where, bins=3)
+    deciles = position_recall(pred, vs.lengths, where, bins=10)
+    return {
         "accuracy": _share(pred == y),
         "loss": float(loss),
         "accuracy_negatives": _share(~pred[~y]),
         "recall": _share(pred[y]),
+        "recall_early": thirds[0],
+        "recall_middle": thirds[1],
+        "recall_late": thirds[2],
+        "recall_by_position": {f"{10 * b:02d}-{10 * b + 10}%": r for b, r in enumerate(deciles)},
+        **flip_stats(d, vs.lengths, where, ignore_first),
     }
-    for i, name in enumerate(("early", "middle", "late")):
-        out[f"recall_{name}"] = _share(pred[y & (third == i)])
+
+
+def flip_stats(d: np.ndarray, lengths: np.ndarray, minus_one_at: np.ndarray, ignore_first: int = 1) -> dict:
+    """How the decision reacts to the -1, from per-step decisions d (N, T).
+
+    lag: steps from the -1 to the first decision > 0.5 at or after it (positives that flip).
+    lag0_share: share of positives that flip exactly at the -1.
+    latch_rate: share of positives that flip and stay > 0.5 to their last step.
+    false_alarm_rate: share of all sequences with a decision > 0.5 before their -1 (anywhere, for
+    negatives), not counting the first `ignore_first` steps, where a network has seen too little.
+    """
+    N, T = d.shape
+    t = np.arange(T)[None, :]  # (1, T)
+    above = (d > 0.5) & (t < lengths[:, None])  # (N, T), padding never counts
+    pos = minus_one_at[:, None]  # (N, 1), -1 for negatives
+    positive = minus_one_at >= 0
+    before = (t >= ignore_first) & (t < np.where(pos >= 0, pos, lengths[:, None]))
+    after = (t >= pos) & positive[:, None]
+    flipped = (above & after).any(axis=1)  # (N,)
+    flip_at = np.where(flipped, np.argmax(above & after, axis=1), -1)
+    lag = flip_at - minus_one_at
+    # latched: from the flip to the end every valid step is above
+    since_flip = (t >= flip_at[:, None]) & (t < lengths[:, None])
+    latched = flipped & ~(since_flip & ~above).any(axis=1)
+    n_pos = int(positive.sum())
+    return {
+        "mean_lag": float(lag[flipped].mean()) if flipped.any() else None,
+        "lag0_share": float((flipped & (lag == 0)).sum() / n_pos) if n_pos else None,
+        "latch_rate": float(latched.sum() / n_pos) if n_pos else None,
+        "false_alarm_rate": float((above & before).any(axis=1).mean()) if N else None,
+    }
+
+
+def position_recall(pred: np.ndarray, lengths: np.ndarray, minus_one_at: np.ndarray, bins: int = 10) -> list:
+    """Recall of positives by the -1's relative position pos/len, in `bins` equal bins (None if empty)."""
+    positive = minus_one_at >= 0
+    which = np.minimum(bins * minus_one_at // lengths, bins - 1)  # (N,) exact integer binning
+    return [_share(pred[positive & (which == b)]) for b in range(bins)]
+
+
+def length_accuracy(model: SequenceClassifier, lengths: list[int], size: int, seed: int,
+                    p_minus_one: float = 0.5) -> dict[int, float]:
+    """Accuracy on fresh sets of one fixed length each; seeded per length, so adding one changes no other."""
+    out = {}
+    for L in lengths:
+        vs = make_valset(size, np.random.default_rng([seed, L]), min_len=L, max_len=L, p_minus_one=p_minus_one)
+        out[L] = accuracy(model, vs)
     return out

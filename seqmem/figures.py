@@ -69,3 +69,36 @@ def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
     axes[0][-1].legend(fontsize=8, loc="center right")
     fig.tight_layout()
     return fig
+
+
+def heatmap_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
+    """One panel per model: row i is the probe with its -1 at step i; a perfect memory is a staircase."""
+    fig, axes = plt.subplots(1, len(staircases), figsize=(4.2 * len(staircases), 3.8), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], staircases.items(), strict=True):
+        T = int(max(r["position"] for r in rows)) + 1
+        grid = [[0.0] * T for _ in range(T)]
+        for r in rows:
+            grid[int(r["position"])][int(r["step"])] = r["p"]
+        im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="upper")
+        ax.set(title=name, xlabel="time step", ylabel="position of the -1", xticks=range(T), yticks=range(T))
+    fig.colorbar(im, ax=axes[0].tolist(), label="P(a -1 was seen)", shrink=0.9)
+    return fig
+
+
+def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
+    """One panel per model: the units most correlated with 'a -1 was seen', on a negative and a positive probe."""
+    fig, axes = plt.subplots(1, len(hidden), figsize=(5 * len(hidden), 3.8), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], hidden.items(), strict=True):
+        probes = list(dict.fromkeys(r["probe"] for r in rows))
+        for unit in dict.fromkeys(r["unit"] for r in rows):
+            color = None
+            for probe, style in zip(probes, ("--", "-"), strict=False):
+                pts = [r for r in rows if r["unit"] == unit and r["probe"] == probe]
+                (line,) = ax.plot([r["step"] for r in pts], [r["value"] for r in pts], ls=style, marker="o", ms=3,
+                                  color=color, label=f"{unit}, {probe}")
+                color = line.get_color()
+        ax.set(title=name, xlabel="time step", ylabel="activation")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -30,3 +30,30 @@ def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list
         for i, name in enumerate(probes)
         for t in range(X.shape[1])
     ]
+
+
+def staircase_rows(model: SequenceClassifier, sequence: list[int]) -> list[dict]:
+    """The sequence with its -1 at each position 0..T-1: rows {position, step, p} for a heatmap."""
+    probes = probe_set(sequence, list(range(len(sequence))))
+    del probes[NO_MINUS_ONE]
+    X = np.stack(list(probes.values()))[..., None]  # (T, T, 1)
+    d = decisions(model, X)  # (T positions, T steps)
+    T = len(sequence)
+    return [{"position": i, "step": t, "p": round(float(d[i, t]), 6)} for i in range(T) for t in range(T)]
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(p: np.ndarray, width: int = 80) -> str:
+    """One character per step (or per bucket of steps, their mean, past `width`), ▁ for 0 up to █ for 1."""
+    p = np.asarray(p, dtype=float)
+    if len(p) > width:
+        p = np.array([chunk.mean() for chunk in np.array_split(p, width)])
+    return "".join(BARS[min(int(v * len(BARS)), len(BARS) - 1)] for v in p)
+
+
+def first_flip(p: np.ndarray) -> int | None:
+    """First step whose decision exceeds 0.5, or None."""
+    above = np.flatnonzero(np.asarray(p) > 0.5)
+    return int(above[0]) if above.size else None

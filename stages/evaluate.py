@@ -1,22 +1,38 @@
-"""Stage evaluate: score every trained model on the validation set."""
+"""Stage evaluate: score every trained model on the validation set and on much longer sequences."""
 
 from pathlib import Path
 
-from seqmem.artifacts import write_json
+import numpy as np
+
+from seqmem.artifacts import write_csv, write_json
+from seqmem.config import EvalConfig
 from seqmem.dataset import load_valset
-from seqmem.evaluate import evaluate
+from seqmem.evaluate import evaluate, final_decisions, length_accuracy
 from seqmem.model import load_checkpoint
-from stages.common import load_flavors, parser, run
+from stages.common import load_flavors, load_section, parser, run
 
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
+    cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
     val = load_valset(args.val)
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}  # load all before writing
-    metrics = {f: evaluate(m, val) for f, m in models.items()}
+    metrics, curve = {}, []
+    for f, model in models.items():
+        metrics[f] = evaluate(model, val, cfg.ignore_first)
+        # the length curve: the validation set's own lengths, then the fixed long ones
+        correct = (final_decisions(model, val) > 0.5) == val.Y[:, 0].astype(bool)
+        for L in np.unique(val.lengths):
+            curve.append({"model": f, "length": int(L), "accuracy": float(correct[val.lengths == L].mean())})
+        long = length_accuracy(model, cfg.lengths, cfg.size, cfg.seed)
+        metrics[f]["accuracy_by_length"] = {str(L): a for L, a in long.items()}
+        curve += [{"model": f, "length": L, "accuracy": a} for L, a in long.items()]
     write_json(metrics, args.out)
+    write_csv(curve, args.length_curve)
     for f, m in metrics.items():
-        print(f"{f:>4}: accuracy {m['accuracy']:.4f}  loss {m['loss']:.4f}")
+        longest = max(cfg.lengths)
+        print(f"{f:>4}: accuracy {m['accuracy']:.4f}  lag0 {m['lag0_share']:.4f}  latch {m['latch_rate']:.4f}  "
+              f"accuracy at length {longest} {m['accuracy_by_length'][str(longest)]:.4f}")
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -25,6 +41,7 @@ def cli(argv: list[str] | None = None) -> None:
     p.add_argument("--val", required=True, help="validation set from stage generate")
     p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
     p.add_argument("--out", required=True, help="metrics JSON to write")
+    p.add_argument("--length-curve", required=True, help="accuracy-by-length CSV to write")
     run(main, p.parse_args(argv))
 
 

@@ -1,10 +1,17 @@
-"""Stage figures: matplotlib PNGs of the loss curves and decision traces."""
+"""Stage figures: matplotlib PNGs of the loss curves, decision traces, heatmaps and hidden units."""
 
 from pathlib import Path
 
 from seqmem.artifacts import ArtifactError
-from seqmem.figures import loss_figure, read_csv, save, traces_figure
+from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, read_csv, save, traces_figure
 from stages.common import load_flavors, parser, run
+
+FIGURES = {  # --<name> folder of per-flavor CSVs -> --<name>-png
+    "loss": loss_figure,
+    "traces": traces_figure,
+    "staircase": heatmap_figure,
+    "hidden": hidden_figure,
+}
 
 
 def _read_all(folder: str, flavors: list[str]) -> dict[str, list[dict]]:
@@ -17,18 +24,17 @@ def _read_all(folder: str, flavors: list[str]) -> dict[str, list[dict]]:
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
-    losses, traces = _read_all(args.loss, flavors), _read_all(args.traces, flavors)
-    save(loss_figure(losses), args.loss_png)
-    save(traces_figure(traces), args.traces_png)
+    data = {name: _read_all(getattr(args, name), flavors) for name in FIGURES}  # read all before writing
+    for name, make in FIGURES.items():
+        save(make(data[name]), getattr(args, f"{name}_png"))
 
 
 def cli(argv: list[str] | None = None) -> None:
     """Command line: see --help."""
     p = parser(__doc__)
-    p.add_argument("--loss", required=True, help="folder of per-flavor loss CSVs")
-    p.add_argument("--traces", required=True, help="folder of per-flavor trace CSVs")
-    p.add_argument("--loss-png", required=True)
-    p.add_argument("--traces-png", required=True)
+    for name in FIGURES:
+        p.add_argument(f"--{name}", required=True, help=f"folder of per-flavor {name} CSVs")
+        p.add_argument(f"--{name}-png", required=True, help=f"{name} figure to write")
     run(main, p.parse_args(argv))
 
 

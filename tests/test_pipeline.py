@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, sh, tiny_params, write_params
+from tests.helpers import ROOT, sh, tiny_params, write_params
 
 STAGE_OUTPUTS = [
     "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics.json",
     "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
     "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
+    "plots/length.csv", "probe.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
+    "plots/heatmap.png", "plots/hidden.png",
 ]
 
 
@@ -33,6 +36,22 @@ def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repro_repo):
     assert sh("git", "status", "--porcelain", cwd=repro_repo).stdout == ""  # outputs committed or ignored
     metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repro_repo).stdout)
     assert "rnn" in json.dumps(metrics) and "lstm" in json.dumps(metrics)
+
+
+def test_repro_measures_memory_and_length_generalization(repro_repo):
+    metrics = json.loads((repro_repo / "metrics.json").read_text())
+    for flavor in ("rnn", "lstm"):
+        m = metrics[flavor]
+        assert {"mean_lag", "lag0_share", "latch_rate", "false_alarm_rate"} <= set(m)
+        assert set(m["accuracy_by_length"]) == {"30", "60"} and len(m["recall_by_position"]) == 10
+    with open(repro_repo / "plots/length.csv") as f:
+        curve = list(csv.DictReader(f))
+    for flavor in ("rnn", "lstm"):
+        assert {int(r["length"]) for r in curve if r["model"] == flavor} == set(range(10, 26)) | {30, 60}
+    probe = json.loads((repro_repo / "probe.json").read_text())
+    assert set(probe["lstm"]) == {"linear_probe_h", "linear_probe_c"} and set(probe["rnn"]) == {"linear_probe_h"}
+    with open(repro_repo / "plots/staircase/rnn.csv") as f:
+        assert len(list(csv.DictReader(f))) == 9 * 9  # the -1 at each of 9 positions, 9 steps each
 
 
 def _changed_stages(repo: Path) -> set[str]:
@@ -73,7 +92,7 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
     html = (repo / "diff_html/index.html").read_text()
     assert "HEAD" in html and names[0] in html
     data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
-    for plot in ("loss", "val_acc", "plots/traces/lstm.csv"):
+    for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "plots/length.csv"):
         (spec,) = data["data"][plot]
         rows = spec["anchor_definitions"]["<DVC_METRIC_DATA>"]
         assert set(spec["revisions"]) == {r["rev"] for r in rows} == {"HEAD", names[0]}, plot

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from stages import evaluate, figures, generate, probe, train
-from tests.conftest import tiny_params
+from tests.helpers import tiny_params
 
 
 def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
@@ -31,10 +31,12 @@ def outputs(tmp_path_factory) -> Path:
              "--model", str(tmp / f"models/{flavor}.pt"), "--loss", str(tmp / f"loss/{flavor}.csv"),
              "--val-acc", str(tmp / f"val_acc/{flavor}.csv"))
     _cli(evaluate, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
-         "--out", str(tmp / "metrics.json"))
-    _cli(probe, params, tmp, "--models", str(tmp / "models"), "--out", str(tmp / "traces"))
-    _cli(figures, params, tmp, "--loss", str(tmp / "loss"), "--traces", str(tmp / "traces"),
-         "--loss-png", str(tmp / "loss.png"), "--traces-png", str(tmp / "traces.png"))
+         "--out", str(tmp / "metrics.json"), "--length-curve", str(tmp / "length.csv"))
+    _cli(probe, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
+         "--traces", str(tmp / "traces"), "--staircase", str(tmp / "staircase"), "--hidden", str(tmp / "hidden"),
+         "--out", str(tmp / "probe.json"))
+    _cli(figures, params, tmp, *[arg for name in ("loss", "traces", "staircase", "hidden")
+                                 for arg in (f"--{name}", str(tmp / name), f"--{name}-png", str(tmp / f"{name}.png"))])
     return tmp
 
 
@@ -68,8 +70,22 @@ def test_probe_writes_a_trace_per_probe_and_step(outputs):
     assert [r["step"] for r in rows if r["token"] == "-1"] == ["0", "4", "8"]
 
 
+def test_probe_writes_heatmap_data_and_hidden_trajectories(outputs):
+    stair = _rows(outputs / "staircase/rnn.csv")
+    assert {(int(r["position"]), int(r["step"])) for r in stair} == {(i, t) for i in range(9) for t in range(9)}
+    hidden = _rows(outputs / "hidden/lstm.csv")
+    assert {r["probe"] for r in hidden} == {"no -1", "-1 at 4"}
+    assert len({r["unit"] for r in hidden}) == 4  # the top 2 units of h and of the cell state c
+    assert json.loads((outputs / "probe.json").read_text())["lstm"]["linear_probe_c"] > 0.5
+
+
+def test_evaluate_writes_the_length_curve(outputs):
+    rows = _rows(outputs / "length.csv")
+    assert {(r["model"], int(r["length"])) for r in rows} >= {("rnn", 30), ("lstm", 60), ("lstm", 10)}
+
+
 def test_figures_are_pngs(outputs):
-    for name in ("loss.png", "traces.png"):
+    for name in ("loss.png", "traces.png", "staircase.png", "hidden.png"):
         assert (outputs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -118,6 +134,12 @@ BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("probe", "probe.sequence", [], "probe.sequence"),
     ("probe", "probe.sequence", [1, -1, 3], "probe.sequence[1]"),
     ("probe", "probe.colour", "red", "probe.colour"),
+    ("probe", "probe.units", 0, "probe.units"),
+    ("evaluate", "evaluate.lengths", [50, 0], "evaluate.lengths[1]"),
+    ("evaluate", "evaluate.lengths", 50, "evaluate.lengths"),
+    ("evaluate", "evaluate.size", 0, "evaluate.size"),
+    ("evaluate", "evaluate.ignore_first", -1, "evaluate.ignore_first"),
+    ("evaluate", "evaluate.seed", 1.0, "evaluate.seed"),
     ("evaluate", "flavors", ["rnn", "transformer"], "flavors[1]"),
     ("evaluate", "flavors", "rnn", "flavors"),
 ]
@@ -132,8 +154,10 @@ def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp
         "generate": ["--out", str(out / "val.npz")],
         "train": ["--flavor", "rnn", "--val", str(out / "val.npz"), "--model", str(out / "m.pt"),
                   "--loss", str(out / "l.csv"), "--val-acc", str(out / "v.csv")],
-        "probe": ["--models", str(out), "--out", str(out / "traces")],
-        "evaluate": ["--val", str(out / "val.npz"), "--models", str(out), "--out", str(out / "m.json")],
+        "probe": ["--val", str(out / "val.npz"), "--models", str(out), "--traces", str(out / "t"),
+                  "--staircase", str(out / "s"), "--hidden", str(out / "h"), "--out", str(out / "p.json")],
+        "evaluate": ["--val", str(out / "val.npz"), "--models", str(out), "--out", str(out / "m.json"),
+                     "--length-curve", str(out / "l.csv")],
     }[stage]
     module = {"generate": generate, "train": train, "probe": probe, "evaluate": evaluate}[stage]
     with pytest.raises(SystemExit) as exit_info:

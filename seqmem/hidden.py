@@ -1,0 +1,84 @@
+"""Where the memory lives: per-step hidden (and LSTM cell) states, and linear probes on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from seqmem.model import SequenceClassifier
+
+
+@torch.no_grad()
+def states(model: SequenceClassifier, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Top-layer state at every step: {"h": (N, T, H)}, plus {"c": (N, T, H)} for an LSTM.
+
+    nn.LSTM returns only the last cell state, so the LSTM is stepped one input at a time.
+    """
+    model.eval()
+    x = model._as_input(X)  # (N, T, 1) float
+    if model.flavor != "lstm":
+        return {"h": model.hidden(x).double().cpu().numpy()}
+    hs, cs, state = [], [], None
+    for t in range(x.shape[1]):
+        out, state = model.rnn(x[:, t : t + 1], state)
+        hs.append(out[:, 0])  # (N, H)
+        cs.append(state[1][-1])  # top layer's cell, (N, H)
+    return {"h": torch.stack(hs, 1).double().numpy(), "c": torch.stack(cs, 1).double().numpy()}
+
+
+def fit_logistic(F: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iters: int = 25) -> np.ndarray:
+    """Logistic regression by Newton's method (IRLS): weights (D + 1,), the last one the bias.
+
+    The small ridge keeps it finite when the classes are separable, which a good memory makes them.
+    """
+    A = np.hstack([F, np.ones((len(F), 1))])  # (n, D+1)
+    w = np.zeros(A.shape[1])
+    reg = ridge * len(F) * np.eye(A.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(A @ w, -30, 30)))  # (n,)
+        grad = A.T @ (p - y) + reg @ w
+        hess = (A * (p * (1 - p))[:, None]).T @ A + reg
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def probe_accuracy(F: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+    """Fit on a random half, score on the other half: is y linearly readable from F?"""
+    idx = rng.permutation(len(F))
+    fit, test = idx[: len(F) // 2], idx[len(F) // 2 :]
+    w = fit_logistic(F[fit], y[fit])
+    logits = F[test] @ w[:-1] + w[-1]
+    return float(((logits > 0) == y[test].astype(bool)).mean())
+
+
+def top_units(F: np.ndarray, y: np.ndarray, k: int) -> list[int]:
+    """The k units whose activation correlates most (in absolute value) with y."""
+    Fc, yc = F - F.mean(0), y - y.mean()
+    corr = (Fc * yc[:, None]).sum(0) / (np.sqrt((Fc**2).sum(0) * (yc**2).sum()) + 1e-12)  # (D,)
+    return [int(i) for i in np.argsort(-np.abs(corr), kind="stable")[:k]]
+
+
+def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, probes: dict[str, np.ndarray],
+                units: int, seed: int = 0) -> tuple[dict[str, float], list[dict]]:
+    """Linear-probe accuracy per state kind on (X, lengths), and the top units' trajectories on `probes`.
+
+    The latent is "a -1 was seen up to step t", taken at every valid step of every sequence.
+    Returns ({"linear_probe_h": acc, ["linear_probe_c": acc]}, rows {probe, unit, step, value}).
+    """
+    t = np.arange(X.shape[1])[None, :]
+    valid = t < lengths[:, None]  # (N, T): padding is not data
+    seen = np.maximum.accumulate(X[..., 0] == -1, axis=1)[valid].astype(float)  # (n,)
+    S = states(model, X)
+    P = states(model, np.stack(list(probes.values()))[..., None])  # probes share one length
+    metrics, rows = {}, []
+    for kind, arr in S.items():
+        F = arr[valid]  # (n, H)
+        metrics[f"linear_probe_{kind}"] = probe_accuracy(F, seen, np.random.default_rng(seed))
+        for u in top_units(F, seen, units):
+            for i, name in enumerate(probes):
+                rows += [{"probe": name, "unit": f"{kind}[{u}]", "step": s, "value": round(float(v), 6)}
+                         for s, v in enumerate(P[kind][i, :, u])]
+    return metrics, rows

@@ -1,0 +1,79 @@
+"""seqmem-probe: a chosen sequence in, the per-step decision out; bad input refused, nothing written."""
+
+import shutil
+import subprocess
+
+import pytest
+import torch
+
+from seqmem.model import SequenceClassifier, save_checkpoint
+from stages.probe_cli import cli, parse_sequence
+from tests.helpers import ENV
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "lstm.pt"
+    save_checkpoint(SequenceClassifier(torch.nn.LSTM, hidden_size=4), path)
+    return path
+
+
+def test_prints_a_row_per_step_and_marks_the_minus_one(model_file, tmp_path, capsys):
+    cli(["--model", str(model_file), "1", "2", "3", "-1", "5", "6", "--png", str(tmp_path / "t.png")])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line[:4].strip().isdigit()]
+    assert len(rows) == 6 and rows[3].split()[:2] == ["3", "-1"] and rows[3].endswith("<- -1")
+    assert "the -1 arrives at step 3" in out and out.startswith("lstm from")
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_commas_files_and_long_sequences(model_file, tmp_path, capsys):
+    assert parse_sequence(["1,2", "3 -1"]).tolist() == [1, 2, 3, -1]
+    (tmp_path / "seq.txt").write_text(",".join(["7"] * 500 + ["-1"] + ["7"] * 499))
+    cli(["--model", str(model_file), "--file", str(tmp_path / "seq.txt")])
+    out = capsys.readouterr().out
+    assert "1000 steps" in out and "step  token" not in out  # past 60 steps: no table, just the trace
+    assert "the -1 arrives at step 500" in out
+
+
+def _corrupt(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _resize(path):
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["config"]["hidden_size"] = 9
+    torch.save(ckpt, path)
+
+
+@pytest.mark.parametrize("args, fix, message", [
+    (["1", "x", "3"], None, "token 'x' at position 1 is not an integer"),
+    (["1", "2.5"], None, "token '2.5' at position 1 is not an integer"),
+    (["1", "10"], None, "value 10 at position 1 is outside -1..9"),
+    (["-2"], None, "value -2 at position 0 is outside -1..9"),
+    ([], None, "the sequence is empty"),
+    ([" , "], None, "the sequence is empty"),
+    (["1", "2"], "missing", "no such model file"),
+    (["1", "2"], _corrupt, "not a loadable seqmem checkpoint"),
+    (["1", "2"], _resize, "do not match config"),
+])
+def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(args, fix, message, model_file, tmp_path,
+                                                                   capsys):
+    if fix == "missing":
+        model_file.unlink()
+    elif fix:
+        fix(model_file)
+    png = tmp_path / "out.png"
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), "--png", str(png), *args])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not png.exists()
+
+
+def test_console_script_is_installed(model_file):
+    exe = shutil.which("seqmem-probe", path=ENV["PATH"])
+    assert exe, "seqmem-probe is not on PATH: was the project installed with pip install -e ."
+    res = subprocess.run([exe, "--model", str(model_file), "4", "-1"], capture_output=True, text=True, env=ENV)
+    assert res.returncode == 0 and "the -1 arrives at step 1" in res.stdout
