@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +60,7 @@ def load_valset(path: str | Path) -> ValSet:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("X", "lengths", "Y")}
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise ArtifactError(f"{path}: not a seqmem validation set ({e})") from None
     X, lengths, Y = arrays["X"], arrays["lengths"], arrays["Y"]
     problems = []

@@ -6,26 +6,27 @@ from seqmem.artifacts import ArtifactError
 from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, read_csv, save, traces_figure
 from stages.common import load_flavors, parser, run
 
-FIGURES = {  # --<name> folder of per-flavor CSVs -> --<name>-png
-    "loss": loss_figure,
-    "traces": traces_figure,
-    "staircase": heatmap_figure,
-    "hidden": hidden_figure,
+FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
+    "loss": (loss_figure, ("step", "loss")),
+    "traces": (traces_figure, ("probe", "step", "token", "p")),
+    "staircase": (heatmap_figure, ("position", "step", "p")),
+    "hidden": (hidden_figure, ("probe", "unit", "step", "value")),
 }
 
 
-def _read_all(folder: str, flavors: list[str]) -> dict[str, list[dict]]:
+def _read_all(folder: str, flavors: list[str], columns: tuple[str, ...]) -> dict[str, list[dict]]:
     paths = {f: Path(folder) / f"{f}.csv" for f in flavors}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise ArtifactError(f"missing {missing[0]}; run `dvc repro` to make it")
-    return {f: read_csv(p) for f, p in paths.items()}
+    return {f: read_csv(p, columns) for f, p in paths.items()}
 
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
-    data = {name: _read_all(getattr(args, name), flavors) for name in FIGURES}  # read all before writing
-    for name, make in FIGURES.items():
+    # read and check everything before writing anything
+    data = {name: _read_all(getattr(args, name), flavors, cols) for name, (_, cols) in FIGURES.items()}
+    for name, (make, _) in FIGURES.items():
         save(make(data[name]), getattr(args, f"{name}_png"))
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -160,10 +162,86 @@ def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp
                      "--length-curve", str(out / "l.csv")],
     }[stage]
     module = {"generate": generate, "train": train, "probe": probe, "evaluate": evaluate}[stage]
+    for arg in args:  # outputs from an earlier run, which a failed run must leave alone
+        if arg.startswith(str(out)) and Path(arg).suffix:
+            Path(arg).parent.mkdir(parents=True, exist_ok=True)
+            Path(arg).write_bytes(b"earlier run")
+    before = {p: p.read_bytes() for p in out.rglob("*")}
     with pytest.raises(SystemExit) as exit_info:
         _cli(module, _set(tiny_params(), key, value), tmp_path, *args)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.startswith("error (params): ") and expect in err and err.count("\n") == 1, err
     assert "Traceback" not in err
-    assert not out.exists()  # nothing written, not even a folder
+    assert {p: p.read_bytes() for p in out.rglob("*")} == before  # nothing created, nothing modified
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _resize(path: Path) -> None:
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["config"]["hidden_size"] = 16  # "hidden size changed by hand"
+    torch.save(ckpt, path)
+
+
+def _wrong_shape(path: Path) -> None:
+    np.savez(path, X=np.zeros((4, 5), dtype=np.int64), lengths=np.full(4, 5), Y=np.zeros((4, 1), dtype=np.int64))
+
+
+def _wrong_dtype(path: Path) -> None:
+    np.savez(path, X=np.zeros((4, 5, 1)), lengths=np.full(4, 5), Y=np.zeros((4, 1), dtype=np.int64))
+
+
+def _png(path: Path) -> None:
+    shutil.copy(Path(__file__).parents[1] / "plots/traces.png", path)
+
+
+def _drop_column(path: Path) -> None:
+    path.write_text("step,nope\n1,2\n")
+
+
+CORRUPT = [  # (stage, file to spoil, how, text the message must hold)
+    ("evaluate", "models/rnn.pt", _truncate, "models/rnn.pt: not a loadable seqmem checkpoint"),
+    ("probe", "models/lstm.pt", _resize, "models/lstm.pt: weights do not match config"),
+    ("evaluate", "models/lstm.pt", lambda p: p.unlink(), "models/lstm.pt: no such model file"),
+    ("evaluate", "data/val.npz", _wrong_shape, "X must be int64 of shape (N, T, 1)"),
+    ("probe", "data/val.npz", _wrong_dtype, "X must be int64 of shape (N, T, 1), got float64"),
+    ("train", "data/val.npz", _png, "data/val.npz: not a seqmem validation set"),
+    ("train", "data/val.npz", _truncate, "data/val.npz: not a seqmem validation set"),
+    ("evaluate", "models/rnn.pt", _png, "models/rnn.pt: not a loadable seqmem checkpoint"),
+    ("figures", "loss/rnn.csv", _drop_column, "expected a non-empty CSV with columns ['step', 'loss']"),
+    ("figures", "traces/lstm.csv", lambda p: p.write_bytes(b"\xff\xfe\x00"), "traces/lstm.csv"),
+]
+
+
+@pytest.mark.parametrize("stage, spoiled, spoil, expect", CORRUPT, ids=[f"{s}:{f}" for s, f, _, _ in CORRUPT])
+def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect, outputs, tmp_path, capsys):
+    work = Path(shutil.copytree(outputs, tmp_path / "w"))
+    spoil(work / spoiled)
+    new = tmp_path / "new"
+    args = {
+        "train": ["--flavor", "rnn", "--val", str(work / "data/val.npz"), "--model", str(new / "m.pt"),
+                  "--loss", str(new / "l.csv"), "--val-acc", str(new / "v.csv")],
+        "evaluate": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"),
+                     "--out", str(new / "m.json"), "--length-curve", str(new / "l.csv")],
+        "probe": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"), "--traces", str(new / "t"),
+                  "--staircase", str(new / "s"), "--hidden", str(new / "h"), "--out", str(new / "p.json")],
+        "figures": [arg for name in ("loss", "traces", "staircase", "hidden")
+                    for arg in (f"--{name}", str(work / name), f"--{name}-png", str(new / f"{name}.png"))],
+    }[stage]
+    module = {"train": train, "evaluate": evaluate, "probe": probe, "figures": figures}[stage]
+    with pytest.raises(SystemExit) as exit_info:
+        _cli(module, tiny_params(), tmp_path, *args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("error (artifact): ") and expect in err, err
+    assert "Traceback" not in err and not new.exists()
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SEQMEM_DEBUG", "1")
+    with pytest.raises(SystemExit):
+        _cli(generate, _set(tiny_params(), "data.size", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ConfigError" in err and err.rstrip().endswith("must be >= 1, got -1")
