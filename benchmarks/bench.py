@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py               # everything but the notebook baseline (~2 min)
     python benchmarks/bench.py --baseline    # also the exercise solved as a plain notebook (~2 min more)
+    python benchmarks/bench.py --load        # also memory over 20,000 steps and a 100,000-step probe
 """
 
 from __future__ import annotations
@@ -90,6 +91,31 @@ def data_speed() -> None:
           "(target >= 20x)")
 
 
+def load() -> None:
+    """Peak memory of training 2,000 vs 20,000 steps, and seqmem-probe on a 100,000-step sequence."""
+    code = ("import resource, sys, torch; from seqmem.train import train; "
+            "train(torch.nn.LSTM, steps=int(sys.argv[1]), eval_every=1000, log=None); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    for steps in (2_000, 20_000):
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code, str(steps)], cwd=ROOT, env=ENV, capture_output=True,
+                             text=True, check=True).stdout
+        print(f"train LSTM {steps:6d} steps: peak RSS {int(out) / 1024:6.1f} MiB, {time.perf_counter() - t:5.1f} s")
+    seq = np.random.default_rng(0).integers(0, 10, 100_000)
+    seq[50_000] = -1
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "seq.txt").write_text(" ".join(map(str, seq)))
+        for flavor in ("rnn", "lstm"):
+            code = ("import resource, sys; from stages.probe_cli import cli; cli(sys.argv[1:]); "
+                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.pt", "--file",
+                                  f"{tmp}/seq.txt"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+            *report, rss = out.stdout.strip().splitlines()
+            print(f"seqmem-probe {flavor:>4}, 100,000 steps: {time.perf_counter() - t:4.1f} s, peak RSS "
+                  f"{int(rss) / 1024:6.1f} MiB; {report[-2]}")
+
+
 def baseline(n: int) -> None:
     """The exercise as a notebook: Python-loop data, final-step BCE, torch Adam 1e-3, 4000 steps of 32."""
     torch.set_num_threads(1)
@@ -119,9 +145,12 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--baseline", action="store_true", help="also time the plain-notebook solution")
+    p.add_argument("--load", action="store_true", help="also measure memory over 20,000 steps and a 100k probe")
     args = p.parse_args()
     pipeline()
     data_speed()
     seeds(args.seeds)
+    if args.load:
+        load()
     if args.baseline:
         baseline(args.seeds)
