@@ -149,7 +149,8 @@ if not torch.cuda.is_available():
     BAD.append(("train", "train.device", "cuda", "train.device"))
 
 
-@pytest.mark.parametrize("stage, key, value, expect", BAD, ids=[f"{k}={v!r}" for _, k, v, _ in BAD])
+@pytest.mark.parametrize("stage, key, value, expect", BAD,
+                         ids=[f"{k}={'<deleted>' if v is DELETE else repr(v)}" for _, k, v, _ in BAD])
 def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp_path, capsys):
     out = tmp_path / "out"
     args = {
