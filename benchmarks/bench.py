@@ -3,6 +3,7 @@
     python benchmarks/bench.py               # everything but the notebook baseline (~2 min)
     python benchmarks/bench.py --baseline    # also the exercise solved as a plain notebook (~2 min more)
     python benchmarks/bench.py --load        # also memory over 20,000 steps and a 100,000-step probe
+    python benchmarks/bench.py --sweep       # also a queued two-experiment sweep against two runs in a row
 """
 
 from __future__ import annotations
@@ -116,6 +117,19 @@ def load() -> None:
                   f"{int(rss) / 1024:6.1f} MiB; {report[-2]}")
 
 
+def sweep() -> None:
+    """Two LSTM sizes: one `dvc exp run` after the other, against the queue with two workers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+        timed(["dvc", "repro"], repo)
+        t_seq = sum(timed(["dvc", "exp", "run", "-S", f"train.lstm.hidden_size={h}"], repo)[0] for h in (16, 64))
+        subprocess.run(["rm", "-rf", str(repo / ".dvc/cache/runs")], check=True)  # no replay from the run cache
+        timed(["dvc", "exp", "run", "--queue", "-S", "train.lstm.hidden_size=16,64"], repo)
+        t_queue, _ = timed(["dvc", "exp", "run", "--run-all", "-j", "2"], repo)
+    print(f"sweep of 2 experiments: one after the other {t_seq:5.1f} s, queued with -j 2 {t_queue:5.1f} s")
+
+
 def baseline(n: int) -> None:
     """The exercise as a notebook: Python-loop data, final-step BCE, torch Adam 1e-3, 4000 steps of 32."""
     torch.set_num_threads(1)
@@ -146,11 +160,14 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--baseline", action="store_true", help="also time the plain-notebook solution")
     p.add_argument("--load", action="store_true", help="also measure memory over 20,000 steps and a 100k probe")
+    p.add_argument("--sweep", action="store_true", help="also time a queued two-experiment sweep")
     args = p.parse_args()
     pipeline()
     data_speed()
     seeds(args.seeds)
     if args.load:
         load()
+    if args.sweep:
+        sweep()
     if args.baseline:
         baseline(args.seeds)
