@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -23,11 +24,22 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where `1e-3` is a string; DVC reads params as YAML 1.2, where it is a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_section(path: str, key: str) -> Any:
     """One top-level section of the params file."""
     try:
         with open(path) as f:
-            params = yaml.safe_load(f)
+            params = yaml.load(f, Loader=_Loader)
     except OSError as e:
         raise ConfigError(key, f"cannot read params file {path}: {e.strerror}") from None
     except yaml.YAMLError as e:

@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from stages import evaluate, figures, generate, probe, train
+from stages.common import load_section
 from tests.helpers import tiny_params
 
 
@@ -246,3 +247,9 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
         _cli(generate, _set(tiny_params(), "data.size", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
     err = capsys.readouterr().err
     assert "Traceback" in err and "ConfigError" in err and err.rstrip().endswith("must be >= 1, got -1")
+
+
+def test_params_read_exponents_as_dvc_does(tmp_path):
+    # YAML 1.1 (PyYAML) reads `1e-3` as text; DVC reads params as YAML 1.2, where it is a number
+    (tmp_path / "params.yaml").write_text("train:\n  lr: 1e-3\n  big: 2E+5\n  name: 1e-3x\n")
+    assert load_section(str(tmp_path / "params.yaml"), "train") == {"lr": 0.001, "big": 200000.0, "name": "1e-3x"}
