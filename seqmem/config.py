@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 
 def param(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
           le: float | None = None, choices: tuple | None = None, scope: str = "", doc: str = "") -> Any:
-    """A config field with its allowed range; `doc` feeds the README's params table."""
+    """A config field with its allowed range and, in `doc`, what it means."""
     meta = {"ge": ge, "gt": gt, "le": le, "choices": choices, "scope": scope, "doc": doc}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
@@ -34,7 +34,7 @@ def _type_name(tp: Any) -> str:
 
 
 def _check_scalar(key: str, value: Any, tp: type) -> None:
-    # bool subclasses int and int widens to float in Python; in a config both are typos
+    # bool subclasses int, so True would pass as 1: never a number here. An int is fine as a float.
     if tp is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     else:

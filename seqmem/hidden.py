@@ -15,7 +15,7 @@ def states(model: SequenceClassifier, X: np.ndarray) -> dict[str, np.ndarray]:
     nn.LSTM returns only the last cell state, so the LSTM is stepped one input at a time.
     """
     model.eval()
-    x = model._as_input(X)  # (N, T, 1) float
+    x = model.as_input(X)  # (N, T, 1) float
     if model.flavor != "lstm":
         return {"h": model.hidden(x).double().cpu().numpy()}
     hs, cs, state = [], [], None

@@ -32,14 +32,15 @@ class SequenceClassifier(nn.Module):
         self.rnn = rnn_cls(input_size=1, hidden_size=hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden_size, 1), nn.Sigmoid())
 
-    def _as_input(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-        # make_data gives int64 numpy (N, T, 1); the RNN wants float on our device
+    def as_input(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Any (N, T, 1) array or tensor as a float tensor on the model's device."""
+        # make_data gives int64 numpy; the RNN wants float32 on our device
         device = self.head[0].weight.device
         return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, device=device).float()
 
     def hidden(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Top-layer hidden state h_t at every step, (N, T, H)."""
-        out, _ = self.rnn(self._as_input(x))
+        out, _ = self.rnn(self.as_input(x))
         return out
 
     def logits(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:

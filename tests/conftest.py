@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,9 @@ def repro_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "repro", cwd=repo)
     return repo
+
+
+@pytest.fixture
+def repo(repro_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the reproduced repo (DVC cache included), free to change."""
+    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))

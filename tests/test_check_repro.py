@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import ENV, sh, tiny_params, write_params
-
-
-@pytest.fixture
-def repo(repro_repo: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
 
 
 def check(repo: Path, *args: str) -> subprocess.CompletedProcess:

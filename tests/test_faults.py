@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 
 from seqmem.dataset import make_valset, save_valset
@@ -46,12 +44,6 @@ def test_ctrl_c_mid_training_exits_cleanly_and_writes_nothing(tmp_path):
     assert proc.returncode == 130
     assert err.strip() == "interrupted: no output was written"
     assert list((tmp_path / "models").iterdir()) == []
-
-
-@pytest.fixture
-def repo(repro_repo: Path, tmp_path: Path) -> Path:
-    """A private copy of the reproduced repo (cache included), free to change."""
-    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
 
 
 def test_sigkill_mid_training_then_checkout_and_repro_restore_the_commit(repo):

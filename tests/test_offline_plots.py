@@ -16,11 +16,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]
 
 
-@pytest.fixture
-def repo(repro_repo: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
-
-
 def rendered(page: Path, profile: Path) -> dict[str, str]:
     """Each Vega plot's div after Chromium ran the page's scripts: plot id -> its rendered HTML."""
     ids = re.findall(r"vegaEmbed\('#([^']+)'", page.read_text())

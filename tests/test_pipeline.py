@@ -5,10 +5,8 @@ from __future__ import annotations
 import ast
 import csv
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.helpers import ROOT, sh, tiny_params, write_params
@@ -20,12 +18,6 @@ STAGE_OUTPUTS = [
     "plots/length.csv", "probe.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
     "plots/heatmap.png", "plots/hidden.png",
 ]
-
-
-@pytest.fixture
-def repo(repro_repo: Path, tmp_path: Path) -> Path:
-    """A private copy of the reproduced repo (cache included), free to change."""
-    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
 
 
 def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repro_repo):

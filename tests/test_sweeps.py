@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import sh
-
-
-@pytest.fixture
-def repo(repro_repo: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(repro_repo, tmp_path / "repo", symlinks=True))
 
 
 def _experiments(repo: Path) -> dict[str, dict]:
