@@ -50,3 +50,11 @@ def test_readme_documents_every_param():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for section, cls in (("data", DataConfig), ("evaluate", EvalConfig), ("probe", ProbeConfig)):
         assert set(params[section]) == {f.name for f in dataclasses.fields(cls)}, section
+
+
+def test_the_pipeline_trains_with_the_library_defaults():
+    # train(torch.nn.LSTM) and the train@lstm stage must build the same model the same way
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    defaults = TrainConfig()
+    for flavor in ("rnn", "lstm", "gru"):
+        assert TrainConfig.from_params(params["train"], flavor) == defaults, flavor
