@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from seqmem.config import TrainConfig  # noqa: E402
 from seqmem.data import make_data, make_datum  # noqa: E402
 from seqmem.dataset import make_valset  # noqa: E402
-from seqmem.evaluate import accuracy  # noqa: E402
+from seqmem.evaluate import accuracy, length_accuracy  # noqa: E402
 from seqmem.model import FLAVORS, SequenceClassifier  # noqa: E402
 from seqmem.train import train  # noqa: E402
 
@@ -48,11 +48,13 @@ def pipeline() -> None:
         full, _ = timed(["dvc", "repro"], repo)
         noop, _ = timed(["dvc", "repro"], repo)
         same = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        check, _ = timed([sys.executable, "scripts/check_repro.py"], repo)
         forced, _ = timed(["dvc", "repro", "-f"], repo)
         lock_same = (repo / "dvc.lock").read_bytes() == subprocess.run(
             ["git", "show", "HEAD:dvc.lock"], cwd=repo, capture_output=True, check=True).stdout
     print(f"full dvc repro (fresh clone)   {full:6.2f} s   target <= 20 s")
     print(f"no-op dvc repro                {noop:6.2f} s   target <= 1.5 s")
+    print(f"check_repro.py after repro     {check:6.2f} s   adds {check - noop:.2f} s to a no-op repro (target <= 5 s)")
     print(f"dvc repro -f                   {forced:6.2f} s")
     print(f"outputs match the commit       {'yes' if not same else 'NO: ' + same}")
     print(f"dvc.lock after repro -f        {'identical' if lock_same else 'DIFFERENT'}")
@@ -66,15 +68,17 @@ def seeds(n: int) -> None:
                       p_minus_one=d["p_minus_one"])
     for flavor in params["flavors"]:
         cfg = TrainConfig.from_params(params["train"], flavor)
-        accs, secs = [], []
+        accs, secs, longs = [], [], []
         for seed in range(n):
             kw = {**cfg.__dict__, "seed": seed}
             t = time.perf_counter()
             model, _ = train(FLAVORS[flavor], val=val, log=None, **kw)
             secs.append(time.perf_counter() - t)
             accs.append(accuracy(model, val))
+            longs.append(length_accuracy(model, [1000], 500, seed=1)[1000])
         print(f"{flavor:>4} seeds 0..{n - 1}: accuracy {' '.join(f'{a:.4f}' for a in accs)}  "
-              f"min {min(accs):.4f}  train {np.mean(secs):.2f} s/seed")
+              f"min {min(accs):.4f}  train {np.mean(secs):.2f} s/seed; "
+              f"at length 1000: {' '.join(f'{a:.3f}' for a in longs)}")
 
 
 def data_speed() -> None:
