@@ -90,29 +90,32 @@ def data_speed() -> None:
         xs, ys = zip(*(make_datum(size, rng) for _ in range(64)), strict=True)
         return np.stack(xs), np.array(ys)[:, None]
 
-    vec = min(timeit.repeat(lambda: make_data(64, rng), number=200, repeat=5)) / 200
-    slow = min(timeit.repeat(loop, number=200, repeat=5)) / 200
+    vec = min(timeit.repeat(lambda: make_data(64, rng), number=2000, repeat=7)) / 2000
+    slow = min(timeit.repeat(loop, number=200, repeat=7)) / 200
     print(f"make_data(64) {vec * 1e6:7.1f} us, make_datum loop {slow * 1e6:7.1f} us: {slow / vec:.0f}x faster "
           "(target >= 20x)")
 
 
 def load() -> None:
     """Peak memory of training 2,000 vs 20,000 steps, and seqmem-probe on a 100,000-step sequence."""
-    code = ("import resource, sys, torch; from seqmem.train import train; "
-            "train(torch.nn.LSTM, steps=int(sys.argv[1]), eval_every=1000, log=None); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    for steps in (2_000, 20_000):
-        t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code, str(steps)], cwd=ROOT, env=ENV, capture_output=True,
-                             text=True, check=True).stdout
-        print(f"train LSTM {steps:6d} steps: peak RSS {int(out) / 1024:6.1f} MiB, {time.perf_counter() - t:5.1f} s")
+    # VmRSS sampled every 2,000 steps inside one 20,000-step run; VmHWM (not ru_maxrss, which Linux
+    # carries over from the parent through fork and exec) for the peak
+    peak = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    code = ("import torch; from seqmem.train import train\n"
+            "rss = lambda: int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS')))\n"
+            "train(torch.nn.LSTM, steps=20000, eval_every=2000, log=lambda line: print(rss()))\n" + peak)
+    t = time.perf_counter()
+    *samples, hwm = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                                   check=True).stdout.split()
+    mib = [int(v) / 1024 for v in samples]
+    print(f"train LSTM 20,000 steps ({time.perf_counter() - t:.0f} s): RSS every 2,000 steps "
+          f"{' '.join(f'{v:.1f}' for v in mib)} MiB; peak {int(hwm) / 1024:.1f} MiB")
     seq = np.random.default_rng(0).integers(0, 10, 100_000)
     seq[50_000] = -1
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "seq.txt").write_text(" ".join(map(str, seq)))
         for flavor in ("rnn", "lstm"):
-            code = ("import resource, sys; from stages.probe_cli import cli; cli(sys.argv[1:]); "
-                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            code = f"import sys; from stages.probe_cli import cli; cli(sys.argv[1:]); {peak}"
             t = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.pt", "--file",
                                   f"{tmp}/seq.txt"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
@@ -166,8 +169,8 @@ if __name__ == "__main__":
     p.add_argument("--load", action="store_true", help="also measure memory over 20,000 steps and a 100k probe")
     p.add_argument("--sweep", action="store_true", help="also time a queued two-experiment sweep")
     args = p.parse_args()
+    data_speed()  # first: timing a 20 us call is easily disturbed by the processes the other parts leave
     pipeline()
-    data_speed()
     seeds(args.seeds)
     if args.load:
         load()
