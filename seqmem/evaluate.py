@@ -17,10 +17,14 @@ def decisions(model: SequenceClassifier, X: np.ndarray) -> np.ndarray:
     return d[..., 0].double().cpu().numpy()
 
 
+def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each row's value at its own last step, (N,); right-padding comes after it, so it can't leak in."""
+    return d[np.arange(len(d)), lengths - 1]
+
+
 def final_decisions(model: SequenceClassifier, vs: ValSet) -> np.ndarray:
-    """The decision at each sequence's own last step, (N,); padding comes after it, so it can't leak in."""
-    d = decisions(model, vs.X)  # (N, T_max)
-    return d[np.arange(len(vs)), vs.lengths - 1]
+    """The decision at each sequence's own last step, (N,)."""
+    return at_last_step(decisions(model, vs.X), vs.lengths)
 
 
 def accuracy(model: SequenceClassifier, vs: ValSet) -> float:
@@ -35,7 +39,7 @@ def _share(mask: np.ndarray) -> float | None:
 def evaluate(model: SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> dict:
     """Accuracy, BCE loss, accuracy on negatives, recall by where the -1 sits, and flip timing."""
     d = decisions(model, vs.X)  # (N, T_max)
-    p = d[np.arange(len(vs)), vs.lengths - 1]  # (N,) final decisions
+    p = at_last_step(d, vs.lengths)  # (N,) final decisions
     y = vs.Y[:, 0].astype(bool)
     pred = p > 0.5
     eps = 1e-12  # log(0) guard: a saturated sigmoid can round to exactly 0 or 1
