@@ -90,16 +90,19 @@ class Config:
         return cls.build(cls.read(section, path, cls.keys() if keys is None else keys), path)
 
     @classmethod
-    def read(cls, section: Any, path: str, keys: list[str]) -> dict:
-        """Check that a section holds exactly `keys` and return it; type checks come on construction."""
+    def read(cls, section: Any, path: str, keys: list[str], optional: tuple[str, ...] = ()) -> dict:
+        """Check that a section holds all of `keys` (plus any of `optional`) and return it.
+
+        Types and ranges are checked on construction.
+        """
         if not isinstance(section, dict):
             raise ConfigError(path, f"must be a mapping of {keys}, got {section!r}")
-        unknown = sorted(set(section) - set(keys), key=str)
+        unknown = sorted(set(section) - set(keys) - set(optional), key=str)
         if unknown:
-            raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {keys}")
+            raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {keys + list(optional)}")
         missing = [k for k in keys if k not in section]
         if missing:
-            raise ConfigError(f"{path}.{missing[0]}", "missing key")
+            raise ConfigError(f"{path}.{missing[0]}", f"missing key; {path} needs {keys}")
         return dict(section)
 
     @classmethod
@@ -169,8 +172,7 @@ class TrainConfig(Config):
         """Merge the shared `train:` keys with the `train.<flavor>:` section."""
         if flavor not in FLAVOR_NAMES:
             raise ConfigError("flavors", f"must name flavors from {list(FLAVOR_NAMES)}, got {flavor!r}")
-        allowed = cls.keys("shared") + list(FLAVOR_NAMES)
-        shared = cls.read(section, path, allowed)
+        shared = cls.read(section, path, cls.keys("shared"), optional=FLAVOR_NAMES)  # unused flavors may go
         if flavor not in shared:
             raise ConfigError(f"{path}.{flavor}", f"missing key: a section with {cls.keys('flavor')}")
         own = cls.read(shared[flavor], f"{path}.{flavor}", cls.keys("flavor"))

@@ -249,6 +249,13 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     assert "Traceback" in err and "ConfigError" in err and err.rstrip().endswith("must be >= 1, got -1")
 
 
+def test_a_section_for_an_unused_flavor_may_be_left_out(outputs, tmp_path):
+    params = _set(tiny_params(), "train.gru", DELETE)
+    _cli(train, params, tmp_path, "--flavor", "rnn", "--val", str(outputs / "data/val.npz"),
+         "--model", str(tmp_path / "m.pt"), "--loss", str(tmp_path / "l.csv"), "--val-acc", str(tmp_path / "v.csv"))
+    assert (tmp_path / "m.pt").exists()
+
+
 def test_params_read_exponents_as_dvc_does(tmp_path):
     # YAML 1.1 (PyYAML) reads `1e-3` as text; DVC reads params as YAML 1.2, where it is a number
     (tmp_path / "params.yaml").write_text("train:\n  lr: 1e-3\n  big: 2E+5\n  name: 1e-3x\n")
