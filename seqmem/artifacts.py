@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -17,6 +18,14 @@ import numpy as np
 
 class ArtifactError(Exception):
     """An input artifact is missing, corrupt, or not what it claims to be."""
+
+
+def reason(e: Exception, prefer: tuple[str, ...] = ()) -> str:
+    """A library error in one short line: torch's and numpy's run to paragraphs with terminal colours."""
+    lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(e)).splitlines() if ln.strip()]
+    line = next((ln for ln in lines if ln.startswith(prefer)), lines[0] if lines else "")
+    line = line.split(". ")[0]
+    return f"{type(e).__name__}: {line[:160]}"
 
 
 @contextlib.contextmanager

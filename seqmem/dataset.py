@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqmem.artifacts import ArtifactError, atomic_path, write_npz
+from seqmem.artifacts import ArtifactError, atomic_path, reason, write_npz
 from seqmem.data import MAX_LEN, MIN_LEN, P_MINUS_ONE, check_args, make_data
 
 
@@ -61,7 +61,7 @@ def load_valset(path: str | Path) -> ValSet:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("X", "lengths", "Y")}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ArtifactError(f"{path}: not a seqmem validation set ({e})") from None
+        raise ArtifactError(f"{path}: not a seqmem validation set ({reason(e)})") from None
     X, lengths, Y = arrays["X"], arrays["lengths"], arrays["Y"]
     problems = []
     if X.ndim != 3 or X.shape[2] != 1 or X.dtype != np.int64:

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from seqmem.artifacts import ArtifactError, atomic_path  # noqa: E402
+from seqmem.artifacts import ArtifactError, atomic_path, reason  # noqa: E402
 
 PNG_META = {"Software": None}  # no version string in the file: same bytes across matplotlib patch releases
 
@@ -30,7 +30,7 @@ def read_csv(path: str | Path, columns: tuple[str, ...]) -> list[dict]:
             rows = [{k: _cell(v) for k, v in row.items()} for row in reader]
             header = reader.fieldnames or []
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ArtifactError(f"{path}: cannot read as CSV ({e})") from None
+        raise ArtifactError(f"{path}: cannot read as CSV ({reason(e)})") from None
     missing = [c for c in columns if c not in header]
     if missing or not rows or any(None in r.values() or None in r for r in rows):
         raise ArtifactError(f"{path}: expected a non-empty CSV with columns {list(columns)}, got {header}")

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqmem.artifacts import ArtifactError, atomic_path
+from seqmem.artifacts import ArtifactError, atomic_path, reason
 
 FLAVORS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -72,7 +72,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier
     except FileNotFoundError:
         raise ArtifactError(f"{path}: no such model file; run `dvc repro` to train it") from None
     except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError... on bad files
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({type(e).__name__}: {e})") from None
+        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({reason(e)})") from None
     if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "config"}:
         raise ArtifactError(f"{path}: expected a dict with keys ['config', 'state_dict']")
     cfg = ckpt["config"]
@@ -82,5 +82,6 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier
         model = SequenceClassifier(FLAVORS[cfg["flavor"]], int(cfg["hidden_size"]), int(cfg["num_layers"]))
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ArtifactError(f"{path}: weights do not match config {cfg} ({str(e).splitlines()[0]})") from None
+        why = reason(e, prefer=("size mismatch", "Missing key", "Unexpected key"))
+        raise ArtifactError(f"{path}: weights do not match config {cfg} ({why})") from None
     return model.to(device).eval()

@@ -238,6 +238,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
         _cli(module, tiny_params(), tmp_path, *args)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.startswith("error (artifact): ") and expect in err, err
+    assert err.count("\n") == 1 and "\x1b" not in err  # one plain line, whatever torch or numpy said
     assert "Traceback" not in err and not new.exists()
 
 
