@@ -6,17 +6,28 @@ import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.helpers import make_repo_copy, sh
 
 
 @pytest.fixture(scope="session")
 def repro_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A repo copy on tiny params after one real `dvc repro`, committed (shared: treat as read-only)."""
-    repo = make_repo_copy(tmp_path_factory.mktemp("repro"))
-    sh("dvc", "repro", cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "repro", cwd=repo)
+    """A repo copy on tiny params after one real `dvc repro`, committed. Read-only: copy it (`repo`) to change it.
+
+    Built once per test run and shared by the xdist workers (a file lock decides who builds it).
+    """
+    shared = tmp_path_factory.getbasetemp().parent  # one folder above every worker's own
+    repo, done = shared / "repro", shared / "repro.done"
+    with FileLock(str(shared / "repro.lock")):
+        if not done.exists():
+            shutil.rmtree(repo, ignore_errors=True)
+            repo.mkdir()
+            make_repo_copy(repo)
+            sh("dvc", "repro", cwd=repo)
+            sh("git", "add", "-A", cwd=repo)
+            sh("git", "commit", "-qm", "repro", cwd=repo)
+            done.touch()
     return repo
 
 

@@ -20,13 +20,13 @@ STAGE_OUTPUTS = [
 ]
 
 
-def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repro_repo):
+def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repo):
     for rel in STAGE_OUTPUTS:
-        assert (repro_repo / rel).stat().st_size > 0, rel
-    again = sh("dvc", "repro", cwd=repro_repo).stdout
+        assert (repo / rel).stat().st_size > 0, rel
+    again = sh("dvc", "repro", cwd=repo).stdout
     assert "Running stage" not in again and "Data and pipelines are up to date" in again
-    assert sh("git", "status", "--porcelain", cwd=repro_repo).stdout == ""  # outputs committed or ignored
-    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repro_repo).stdout)
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # outputs committed or ignored
+    metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo).stdout)
     assert "rnn" in json.dumps(metrics) and "lstm" in json.dumps(metrics)
 
 
