@@ -85,9 +85,13 @@ class Config:
         return [f.name for f in dataclasses.fields(cls) if scope is None or f.metadata.get("scope") == scope]
 
     @classmethod
-    def from_dict(cls, section: Any, path: str, keys: list[str] | None = None) -> Self:
+    def from_dict(cls, section: Any, path: str) -> Self:
         """Build from a params section; every key must be known and present, errors name `path.key`."""
-        return cls.build(cls.read(section, path, cls.keys() if keys is None else keys), path)
+        values = cls.read(section, path, cls.keys())
+        try:
+            return cls(**values)
+        except ConfigError as e:
+            raise e.under(path) from None
 
     @classmethod
     def read(cls, section: Any, path: str, keys: list[str], optional: tuple[str, ...] = ()) -> dict:
@@ -104,14 +108,6 @@ class Config:
         if missing:
             raise ConfigError(f"{path}.{missing[0]}", f"missing key; {path} needs {keys}")
         return dict(section)
-
-    @classmethod
-    def build(cls, values: dict, path: str) -> Self:
-        """Construct from checked values, naming `path.key` in any error."""
-        try:
-            return cls(**values)
-        except ConfigError as e:
-            raise e.under(path) from None
 
 
 # --- the params.yaml sections ------------------------------------------------------------------
