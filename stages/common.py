@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-
-import yaml
 
 from seqmem.artifacts import ArtifactError
 from seqmem.config import FLAVOR_NAMES, ConfigError
@@ -24,27 +22,31 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1, where `1e-3` is a string; DVC reads params as YAML 1.2, where it is a float."""
+def load_params(path: str | Path) -> dict:
+    """The whole params file, read exactly as DVC reads it (ruamel.yaml, YAML 1.2), so dvc.lock and the stage agree.
 
+    PyYAML reads YAML 1.1, where `017` is 15, `1:30` is 90 and `1e-3` a string; to DVC they are 17, a string
+    and 0.001.
+    """
+    from ruamel.yaml import YAML, YAMLError
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(str(path), f"cannot read the params file: {e.strerror}") from None
+    try:
+        params = YAML(typ="safe").load(text)  # what dvc.utils.serialize.parse_yaml does
+    except YAMLError as e:
+        raise ConfigError(str(path), f"not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(params, dict):
+        raise ConfigError(str(path), f"must be a mapping of sections, got {type(params).__name__}")
+    return params
 
 
 def load_section(path: str, key: str) -> Any:
     """One top-level section of the params file."""
-    try:
-        with open(path) as f:
-            params = yaml.load(f, Loader=_Loader)
-    except OSError as e:
-        raise ConfigError(key, f"cannot read params file {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(key, f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(params, dict) or key not in params:
+    params = load_params(path)
+    if key not in params:
         raise ConfigError(key, f"missing section in {path}")
     return params[key]
 
