@@ -152,7 +152,9 @@ class TrainConfig(Config):
     num_layers: int = param(1, ge=1, scope="flavor", doc="stacked recurrent layers")
     loss_mode: str = param("every_step", choices=LOSS_MODES, scope="flavor",
                            doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
-    lr: float = param(1e-2, gt=0.0, scope="flavor", doc="Adam learning rate")
+    lr: float = param(2e-2, gt=0.0, scope="flavor", doc="Adam learning rate")
+    max_grad_norm: float = param(1.0, ge=0.0, scope="flavor",
+                                 doc="clip the gradient's global L2 norm to this before each step; 0: no clipping")
     steps: int = param(600, ge=1, scope="flavor", doc="optimizer steps")
 
     def check(self) -> None:

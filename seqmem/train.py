@@ -15,6 +15,7 @@ from seqmem.data import make_data, seen_so_far
 from seqmem.dataset import ValSet, make_valset
 from seqmem.evaluate import accuracy
 from seqmem.model import SequenceClassifier
+from seqmem.numerics import warn_if_unpinned
 
 
 class Adam:
@@ -77,6 +78,7 @@ def train(
 ) -> tuple[SequenceClassifier, dict[str, list]]:
     """Train from TrainConfig's defaults (overridden by keyword); return (model, history)."""
     cfg = TrainConfig(**config)  # type- and range-checks every keyword
+    warn_if_unpinned()
     device = resolve_device(cfg.device)
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)  # results are bit-exact per thread count, so it is part of the config
@@ -94,6 +96,8 @@ def train(
             loss = loss_fn(model, X, Y, cfg.loss_mode)
             opt.zero_grad()
             loss.backward()
+            if cfg.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             opt.step()
             history["loss"].append(loss.item())
             if step % cfg.eval_every == 0 or step == cfg.steps:

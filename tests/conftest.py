@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+import seqmem  # noqa: F401  first, before any test module imports torch: it pins the CPU arithmetic
 from tests.helpers import make_repo_copy, sh
 
 

@@ -94,9 +94,14 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
 
 
 def _local_imports(module: str, seen: set[str]) -> set[str]:
-    """Files of this repo that importing `module` loads, following imports recursively."""
+    """Files of this repo that importing `module` loads: its packages' __init__ too, recursively."""
+    parts = module.split(".")
+    for i in range(1, len(parts)):  # importing a.b.c runs a/__init__.py and a/b/__init__.py first
+        _local_imports(".".join(parts[:i]), seen)
     path = ROOT / (module.replace(".", "/") + ".py")
-    if not path.exists() or str(path) in seen:
+    if not path.exists():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    if not path.exists() or str(path.relative_to(ROOT)) in seen:
         return seen
     seen.add(str(path.relative_to(ROOT)))
     for node in ast.walk(ast.parse(path.read_text())):
@@ -114,6 +119,6 @@ def test_every_stage_declares_the_modules_it_imports():
     for name, stage in stages.items():
         stage = stage.get("do", stage)
         module = stage["cmd"].split("python -m ")[1].split()[0]
-        imported = {p for p in _local_imports(module, set()) if not p.endswith("__init__.py")}
+        imported = _local_imports(module, set())
         declared = {d for d in stage["deps"] if d.endswith(".py")}
         assert imported == declared, f"stage {name}: imports {sorted(imported)}, declares {sorted(declared)}"
