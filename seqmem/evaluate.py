@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from seqmem.config import EvalConfig
 from seqmem.dataset import ValSet, make_valset
 from seqmem.model import SequenceClassifier
 
@@ -32,6 +33,14 @@ def accuracy(model: SequenceClassifier, vs: ValSet) -> float:
     return float(((final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)).mean())
 
 
+def bce(p: np.ndarray, y: np.ndarray) -> float:
+    """Mean binary cross-entropy of probabilities p (N,) against labels y (N,).
+
+    In torch, not numpy: numpy picks its log kernel by CPU (AVX-512 has its own), torch's is pinned (seqmem.numerics).
+    """
+    return float(torch.nn.functional.binary_cross_entropy(torch.from_numpy(p), torch.from_numpy(y).double()))
+
+
 def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None  # None: no sequence fell in this group
 
@@ -42,8 +51,7 @@ def evaluate(model: SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> di
     p = at_last_step(d, vs.lengths)  # (N,) final decisions
     y = vs.Y[:, 0].astype(bool)
     pred = p > 0.5
-    eps = 1e-12  # log(0) guard: a saturated sigmoid can round to exactly 0 or 1
-    loss = -np.mean(np.where(y, np.log(p + eps), np.log(1 - p + eps)))
+    loss = bce(p, y)
     where = vs.minus_one_at()
     thirds = position_recall(pred, vs.lengths, where, bins=3)
     deciles = position_recall(pred, vs.lengths, where, bins=10)
@@ -96,6 +104,19 @@ def position_recall(pred: np.ndarray, lengths: np.ndarray, minus_one_at: np.ndar
     positive = minus_one_at >= 0
     which = np.minimum(bins * minus_one_at // lengths, bins - 1)  # (N,) exact integer binning
     return [_share(pred[positive & (which == b)]) for b in range(bins)]
+
+
+def report(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict, list[dict]]:
+    """Stage evaluate's record of one model: its metrics, and accuracy-by-length rows {length, accuracy}.
+
+    The length curve takes the validation set's own lengths, then fresh sets of each of cfg.lengths.
+    """
+    metrics = evaluate(model, vs, cfg.ignore_first)
+    correct = (final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)
+    curve = [{"length": int(L), "accuracy": float(correct[vs.lengths == L].mean())} for L in np.unique(vs.lengths)]
+    long = length_accuracy(model, cfg.lengths, cfg.size, cfg.seed)
+    metrics["accuracy_by_length"] = {str(L): a for L, a in long.items()}
+    return metrics, curve + [{"length": L, "accuracy": a} for L, a in long.items()]
 
 
 def length_accuracy(model: SequenceClassifier, lengths: list[int], size: int, seed: int,

@@ -2,12 +2,10 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from seqmem.artifacts import write_csv, write_json
 from seqmem.config import EvalConfig
 from seqmem.dataset import load_valset
-from seqmem.evaluate import evaluate, final_decisions, length_accuracy
+from seqmem.evaluate import report
 from seqmem.model import load_checkpoint
 from stages.common import load_flavors, load_section, parser, run
 
@@ -19,14 +17,8 @@ def main(args) -> None:
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}  # load all before writing
     metrics, curve = {}, []
     for f, model in models.items():
-        metrics[f] = evaluate(model, val, cfg.ignore_first)
-        # the length curve: the validation set's own lengths, then the fixed long ones
-        correct = (final_decisions(model, val) > 0.5) == val.Y[:, 0].astype(bool)
-        for L in np.unique(val.lengths):
-            curve.append({"model": f, "length": int(L), "accuracy": float(correct[val.lengths == L].mean())})
-        long = length_accuracy(model, cfg.lengths, cfg.size, cfg.seed)
-        metrics[f]["accuracy_by_length"] = {str(L): a for L, a in long.items()}
-        curve += [{"model": f, "length": L, "accuracy": a} for L, a in long.items()]
+        metrics[f], rows = report(model, val, cfg)
+        curve += [{"model": f, **row} for row in rows]
     write_json(metrics, args.out)
     write_csv(curve, args.length_curve)
     for f, m in metrics.items():
