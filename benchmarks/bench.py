@@ -4,11 +4,13 @@
     python benchmarks/bench.py --baseline    # also the exercise solved as a plain notebook (~2 min more)
     python benchmarks/bench.py --load        # also memory over 20,000 steps and a 100,000-step probe
     python benchmarks/bench.py --sweep       # also a queued two-experiment sweep against two runs in a row
+    python benchmarks/bench.py --spread      # only the metrics' spread over 10 seeds -> benchmarks/tolerances.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -18,18 +20,21 @@ import timeit
 from pathlib import Path
 
 import numpy as np
-import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from seqmem.config import TrainConfig  # noqa: E402
+from check_repro import flatten  # noqa: E402  as `dvc metrics` names metrics
+
+from seqmem.config import EvalConfig, ProbeConfig, TrainConfig  # noqa: E402
 from seqmem.data import make_data, make_datum  # noqa: E402
 from seqmem.dataset import make_valset  # noqa: E402
-from seqmem.evaluate import accuracy, length_accuracy  # noqa: E402
+from seqmem.evaluate import accuracy, report  # noqa: E402
+from seqmem.hidden import memory_view  # noqa: E402
 from seqmem.model import FLAVORS, SequenceClassifier  # noqa: E402
+from seqmem.probe import probe_set  # noqa: E402
 from seqmem.train import train  # noqa: E402
+from stages.common import load_params  # noqa: E402
 
 ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
 
@@ -60,25 +65,44 @@ def pipeline() -> None:
     print(f"dvc.lock after repro -f        {'identical' if lock_same else 'DIFFERENT'}")
 
 
-def seeds(n: int) -> None:
-    """Default params, n training seeds, accuracy on the validation set the pipeline uses."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+def seeds(n: int, write_tolerances: bool) -> None:
+    """Default params, n training seeds: the evaluate stage's metrics for each, and their spread.
+
+    The spread (max - min over seeds) of each metric is what another CPU's last bits can move it by,
+    since a different CPU is in effect another seed: with --spread it becomes that metric's tolerance
+    for `check_repro.py --tolerance`, written to benchmarks/tolerances.json.
+    """
+    params = load_params(ROOT / "params.yaml")
     d = params["data"]
     val = make_valset(d["size"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
                       p_minus_one=d["p_minus_one"])
-    for flavor in params["flavors"]:
-        cfg = TrainConfig.from_params(params["train"], flavor)
-        accs, secs, longs = [], [], []
-        for seed in range(n):
-            kw = {**cfg.__dict__, "seed": seed}
+    ecfg = EvalConfig.from_dict(params["evaluate"], "evaluate")
+    pcfg = ProbeConfig.from_dict(params["probe"], "probe")
+    runs: list[dict[str, float]] = []
+    for seed in range(n):
+        metrics = {}
+        for flavor in params["flavors"]:
+            cfg = TrainConfig.from_params(params["train"], flavor)
             t = time.perf_counter()
-            model, _ = train(FLAVORS[flavor], val=val, log=None, **kw)
-            secs.append(time.perf_counter() - t)
-            accs.append(accuracy(model, val))
-            longs.append(length_accuracy(model, [1000], 500, seed=1)[1000])
-        print(f"{flavor:>4} seeds 0..{n - 1}: accuracy {' '.join(f'{a:.4f}' for a in accs)}  "
-              f"min {min(accs):.4f}  train {np.mean(secs):.2f} s/seed; "
-              f"at length 1000: {' '.join(f'{a:.3f}' for a in longs)}")
+            model, _ = train(FLAVORS[flavor], val=val, log=None, **{**cfg.__dict__, "seed": seed})
+            secs = time.perf_counter() - t
+            probes = probe_set(pcfg.sequence, pcfg.positions)  # probe.json's linear probes, as stage probe does
+            linear, _ = memory_view(model, val.X, val.lengths, {k: probes[k] for k in list(probes)[:2]}, pcfg.units)
+            metrics[flavor] = report(model, val, ecfg)[0] | linear | {"train_seconds": secs}
+        runs.append(flatten(metrics))
+        longest = str(max(ecfg.lengths))
+        print(f"seed {seed}: " + "  ".join(f"{f} acc {m['accuracy']:.4f} loss {m['loss']:.4f} @{longest} "
+                                           f"{m['accuracy_by_length'][longest]:.3f} {m['train_seconds']:.2f} s"
+                                           for f, m in metrics.items()))
+    spread = {k: max(r[k] for r in runs) - min(r[k] for r in runs) for k in runs[0] if "train_seconds" not in k}
+    for k in sorted(spread):
+        print(f"  spread over {n} seeds {k:<40} {spread[k]:.4f}")
+    if write_tolerances:
+        # floor: one validation sequence's worth, so a metric that never moved still allows float noise
+        floor = 1 / d["size"]
+        tol = {k: float(f"{max(v, floor):.2g}") for k, v in sorted(spread.items())}
+        (ROOT / "benchmarks/tolerances.json").write_text(json.dumps(tol, indent=2) + "\n")
+        print(f"wrote benchmarks/tolerances.json ({len(tol)} metrics, seeds 0..{n - 1})")
 
 
 def data_speed() -> None:
@@ -101,7 +125,7 @@ def load() -> None:
     # VmRSS sampled every 2,000 steps inside one 20,000-step run; VmHWM (not ru_maxrss, which Linux
     # carries over from the parent through fork and exec) for the peak
     peak = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
-    code = ("import torch; from seqmem.train import train\n"
+    code = ("from seqmem.train import train; import torch\n"
             "rss = lambda: int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS')))\n"
             "train(torch.nn.LSTM, steps=20000, eval_every=2000, log=lambda line: print(rss()))\n" + peak)
     t = time.perf_counter()
@@ -139,6 +163,7 @@ def sweep() -> None:
 
 def baseline(n: int) -> None:
     """The exercise as a notebook: Python-loop data, final-step BCE, torch Adam 1e-3, 4000 steps of 32."""
+    import torch  # here, after seqmem: it pins the CPU arithmetic before torch loads
     torch.set_num_threads(1)
     val = make_valset(2000, np.random.default_rng(0))
     for flavor in ("rnn", "lstm"):
@@ -165,13 +190,17 @@ def baseline(n: int) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--spread", action="store_true", help="only: train 10+ seeds, write benchmarks/tolerances.json")
     p.add_argument("--baseline", action="store_true", help="also time the plain-notebook solution")
     p.add_argument("--load", action="store_true", help="also measure memory over 20,000 steps and a 100k probe")
     p.add_argument("--sweep", action="store_true", help="also time a queued two-experiment sweep")
     args = p.parse_args()
+    if args.spread:  # on its own: it is what check_repro.py --tolerance reads
+        seeds(max(args.seeds, 10), write_tolerances=True)
+        sys.exit()
     data_speed()  # first: timing a 20 us call is easily disturbed by the processes the other parts leave
     pipeline()
-    seeds(args.seeds)
+    seeds(args.seeds, write_tolerances=False)
     if args.load:
         load()
     if args.sweep:
