@@ -7,15 +7,7 @@ import torch
 
 from seqmem.config import EvalConfig
 from seqmem.dataset import ValSet, make_valset
-from seqmem.model import SequenceClassifier
-
-
-@torch.no_grad()
-def decisions(model: SequenceClassifier, X: np.ndarray) -> np.ndarray:
-    """P(a -1 was seen) at every step, (N, T) float64."""
-    model.eval()
-    _, d = model(X)  # (N, T, 1)
-    return d[..., 0].double().cpu().numpy()
+from seqmem.model import SequenceClassifier, decisions
 
 
 def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -114,7 +106,7 @@ def report(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict
     metrics = evaluate(model, vs, cfg.ignore_first)
     correct = (final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)
     curve = [{"length": int(L), "accuracy": float(correct[vs.lengths == L].mean())} for L in np.unique(vs.lengths)]
-    long = length_accuracy(model, cfg.lengths, cfg.size, cfg.seed)
+    long = length_accuracy(model, cfg.lengths, cfg.num_sequences, cfg.seed)
     metrics["accuracy_by_length"] = {str(L): a for L, a in long.items()}
     return metrics, curve + [{"length": L, "accuracy": a} for L, a in long.items()]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,36 @@ class SequenceClassifier(nn.Module):
         return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
 
 
+# steps (sequences x time) per forward pass: the (B, T, H) activations of one chunk stay in the
+# hundreds of MB, whatever the sequence length. Every set the pipeline evaluates today fits in one.
+CHUNK_STEPS = 1 << 20
+# time steps per forward pass: torch's CPU RNNs keep a small tensor per step (~1 KB), so cap them too
+CHUNK_SPAN = 1 << 16
+
+
+@torch.no_grad()
+def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory.
+
+    Sequences go in batches and long ones in time chunks, the recurrent state carried from one
+    chunk to the next: the same as one pass over everything, up to float32 rounding. `progress(steps)`
+    is called after each chunk with the number of time steps done.
+    """
+    model.eval()
+    N, T = X.shape[:2]
+    out = np.empty((N, T))
+    batch = min(N, CHUNK_STEPS)
+    span = min(max(1, CHUNK_STEPS // batch), CHUNK_SPAN)  # time steps per chunk
+    for i in range(0, N, batch):
+        state = None  # (layers, B, H), or (h, c) for an LSTM
+        for t in range(0, T, span):
+            h, state = model.rnn(model.as_input(X[i : i + batch, t : t + span]), state)  # (B, span, H)
+            out[i : i + batch, t : t + span] = model.head(h)[..., 0].double().cpu().numpy()
+            if progress:
+                progress(min(t + span, T))
+    return out
+
+
 def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
     """Write {state_dict, config} atomically: plain tensors and ints, no pickled module."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -84,4 +115,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         why = reason(e, prefer=("size mismatch", "Missing key", "Unexpected key"))
         raise ArtifactError(f"{path}: weights do not match config {cfg} ({why})") from None
+    bad = [k for k, v in ckpt["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ArtifactError(f"{path}: weights hold NaN or inf ({bad[0]}): a diverged training run?")
     return model.to(device).eval()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqmem.evaluate import decisions
-from seqmem.model import SequenceClassifier
+from seqmem.model import SequenceClassifier, decisions
 
 NO_MINUS_ONE = "no -1"
 

@@ -8,35 +8,73 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
-from pathlib import Path
+from array import array
+from typing import TextIO
 
 import numpy as np
 
-from seqmem.evaluate import decisions
-from seqmem.model import load_checkpoint
+from seqmem.model import decisions, load_checkpoint
 from seqmem.probe import first_flip, sparkline
 from stages.common import run
 
+MAX_PNG = 100_000  # a plot of more steps is a smear, and matplotlib needs GBs for it
 MAX_TABLE = 60  # longer sequences get the sparkline and summary only, unless --table
+
+
+MAX_STEPS = 10_000_000  # every step's decision is kept: ~100 MB, and a few minutes of work at most
+MAX_CHARS = 64 << 20  # more text than MAX_STEPS tokens can take ("-1, " each): refused before it is parsed
+TOKENS = {str(v): v for v in range(-1, 10)}
+
+
+def _position(text: str) -> int:
+    return len(re.findall(r"[^\s,]+", text))  # tokens before this point: only on an error
+
+
+def _parse(text: str, where: str = "") -> np.ndarray:
+    """Integers -1..9 separated by whitespace or one comma; ValueError names the bad token and its position."""
+    if not re.search(r"[^\s,]", text):
+        raise ValueError(f"{where}the sequence is empty: give integers -1..9, for example 1 2 3 -1 5 6")
+    if m := re.search(r"^\s*,|,\s*,|,\s*$", text):
+        raise ValueError(f"{where}an empty value at position {_position(text[: m.start()])} "
+                         "(two commas in a row, or a stray one)")
+    values = array("b")  # a byte a step
+    for i, m in enumerate(re.finditer(r"[^\s,]+", text)):
+        v = TOKENS.get(m.group())
+        if v is None:
+            try:
+                v = int(m.group())
+            except ValueError:
+                raise ValueError(f"{where}token {m.group()[:20]!r} at position {i} is not an integer "
+                                 "(allowed: -1..9)") from None
+            raise ValueError(f"{where}value {v} at position {i} is outside -1..9")
+        if i == MAX_STEPS:
+            raise ValueError(f"{where}more than {MAX_STEPS:,} steps; seqmem-probe keeps every step's decision, "
+                             "so that is as long as it goes")
+        values.append(v)
+    return np.frombuffer(values, dtype=np.int8).astype(np.int64)
 
 
 def parse_sequence(tokens: list[str]) -> np.ndarray:
     """Integers -1..9 from tokens like "1", "-1", "1,2,3" or "1 2 3"; ValueError names the bad token."""
-    words = [w for t in tokens for w in re.split(r"[\s,]+", t.strip()) if w]
-    if not words:
-        raise ValueError("the sequence is empty: give integers -1..9, for example 1 2 3 -1 5 6")
-    values = []
-    for i, w in enumerate(words):
-        try:
-            v = int(w)
-        except ValueError:
-            raise ValueError(f"token {w!r} at position {i} is not an integer (allowed: -1..9)") from None
-        if not -1 <= v <= 9:
-            raise ValueError(f"value {v} at position {i} is outside -1..9")
-        values.append(v)
-    return np.array(values, dtype=np.int64)
+    return _parse(" ".join(tokens))
+
+
+def read_sequence(stream: TextIO, name: str) -> np.ndarray:
+    """The same from a text stream; a huge, endless or binary file is refused fast, not read into memory."""
+    where = f"--file {name}: "
+    try:
+        text = stream.read(MAX_CHARS + 1)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}not a text file ({e.reason} at byte {e.start})") from None
+    if "\x00" in text:
+        raise ValueError(f"{where}not a text file (it holds NUL bytes)")
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"{where}more than {MAX_CHARS >> 20} MB of text; seqmem-probe takes at most "
+                         f"{MAX_STEPS:,} steps, since it keeps every step's decision")
+    return _parse(text, where)
 
 
 def report(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
@@ -64,7 +102,12 @@ def report(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
 def main(args: argparse.Namespace) -> None:
     seq = args.sequence
     model = load_checkpoint(args.model)
-    p = decisions(model, seq[None, :, None])[0]  # (T,)
+    if len(seq) > 1_000_000:  # minutes of work: say how far it got
+        def progress(done: int) -> None:
+            print(f"  {done:,}/{len(seq):,} steps", file=sys.stderr, flush=True)
+    else:
+        progress = None
+    p = decisions(model, seq[None, :, None], progress)[0]  # (T,)
     print(f"{model.flavor} from {args.model}, {len(seq)} steps")
     print(report(seq, p, table=args.table or len(seq) <= MAX_TABLE))
     if args.png:
@@ -90,9 +133,17 @@ def cli(argv: list[str] | None = None) -> None:
     try:
         if args.file and args.sequence:
             raise ValueError("give the sequence as arguments or with --file, not both")
-        if args.file:
-            args.sequence = [sys.stdin.read() if args.file == "-" else Path(args.file).read_text()]
-        args.sequence = parse_sequence(args.sequence)
+        if args.png and os.path.isdir(args.png):
+            raise ValueError(f"--png {args.png} is a folder; give a file name, for example trace.png")
+        if args.file == "-":
+            args.sequence = read_sequence(sys.stdin, "-")
+        elif args.file:
+            with open(args.file, encoding="utf-8") as f:
+                args.sequence = read_sequence(f, args.file)
+        else:
+            args.sequence = parse_sequence(args.sequence)
+        if args.png and len(args.sequence) > MAX_PNG:
+            raise ValueError(f"--png draws at most {MAX_PNG:,} steps, and this sequence has {len(args.sequence):,}")
     except OSError as e:
         p.error(f"cannot read --file {args.file}: {e.strerror}")
     except ValueError as e:

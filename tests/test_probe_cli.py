@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from seqmem.model import SequenceClassifier, save_checkpoint
+from stages import probe_cli
 from stages.probe_cli import cli, parse_sequence
 from tests.helpers import ENV
 
@@ -47,7 +48,24 @@ def _resize(path):
     torch.save(ckpt, path)
 
 
+def _nan(path):
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["state_dict"]["head.0.bias"][0] = float("nan")
+    torch.save(ckpt, path)
+
+
+def _binary_file(path):
+    (path.parent / "seq.txt").write_bytes(b"1 2 \xff\xfe 3")
+
+
 @pytest.mark.parametrize("args, fix, message", [
+    (["1,,2"], None, "an empty value at position 1 (two commas in a row, or a stray one)"),
+    (["1", "2,"], None, "an empty value at position 2"),
+    (["--file", "/dev/zero"], None, "--file /dev/zero: not a text file (it holds NUL bytes)"),
+    (["--file", "{dir}/seq.txt"], _binary_file, "/seq.txt: not a text file (invalid start byte at byte 4)"),
+    (["--file", "{dir}/none.txt"], None, "cannot read --file"),
+    (["1", "2", "--png", "{dir}"], None, "is a folder; give a file name"),
+    (["1", "2"], _nan, "weights hold NaN or inf (head.0.bias): a diverged training run?"),
     (["1", "x", "3"], None, "token 'x' at position 1 is not an integer"),
     (["1", "2.5"], None, "token '2.5' at position 1 is not an integer"),
     (["1", "10"], None, "value 10 at position 1 is outside -1..9"),
@@ -65,8 +83,9 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(args, fix, me
     elif fix:
         fix(model_file)
     png = tmp_path / "out.png"
+    args = [a.replace("{dir}", str(tmp_path)) for a in args]
     with pytest.raises(SystemExit) as e:
-        cli(["--model", str(model_file), "--png", str(png), *args])
+        cli(["--model", str(model_file), *(["--png", str(png)] if "--png" not in args else []), *args])
     assert e.value.code == 2
     assert message in capsys.readouterr().err
     assert not png.exists()
@@ -77,3 +96,22 @@ def test_console_script_is_installed(model_file):
     assert exe, "seqmem-probe is not on PATH: was the project installed with pip install -e ."
     res = subprocess.run([exe, "--model", str(model_file), "4", "-1"], capture_output=True, text=True, env=ENV)
     assert res.returncode == 0 and "the -1 arrives at step 1" in res.stdout
+
+
+def test_an_unwritable_png_is_one_line_and_exit_1(model_file, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), "1", "-1", "--png", "/proc/seqmem/trace.png"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err.startswith("error (os): /proc/seqmem") and err.count("\n") == 1
+
+
+def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(probe_cli, "MAX_CHARS", 100)
+    (tmp_path / "seq.txt").write_text("1 " * 51)
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), "--file", str(tmp_path / "seq.txt")])
+    assert e.value.code == 2 and "more than 0 MB of text; seqmem-probe takes at most" in capsys.readouterr().err
+    monkeypatch.setattr(probe_cli, "MAX_STEPS", 10)
+    with pytest.raises(ValueError, match="more than 10 steps"):
+        parse_sequence(["1"] * 11)
+    assert len(parse_sequence(["1"] * 10)) == 10
