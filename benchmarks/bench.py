@@ -74,7 +74,7 @@ def seeds(n: int, write_tolerances: bool) -> None:
     """
     params = load_params(ROOT / "params.yaml")
     d = params["data"]
-    val = make_valset(d["size"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
+    val = make_valset(d["num_sequences"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
                       p_minus_one=d["p_minus_one"])
     ecfg = EvalConfig.from_dict(params["evaluate"], "evaluate")
     pcfg = ProbeConfig.from_dict(params["probe"], "probe")
@@ -99,7 +99,7 @@ def seeds(n: int, write_tolerances: bool) -> None:
         print(f"  spread over {n} seeds {k:<40} {spread[k]:.4f}")
     if write_tolerances:
         # floor: one validation sequence's worth, so a metric that never moved still allows float noise
-        floor = 1 / d["size"]
+        floor = 1 / d["num_sequences"]
         tol = {k: float(f"{max(v, floor):.2g}") for k, v in sorted(spread.items())}
         (ROOT / "benchmarks/tolerances.json").write_text(json.dumps(tol, indent=2) + "\n")
         print(f"wrote benchmarks/tolerances.json ({len(tol)} metrics, seeds 0..{n - 1})")

@@ -45,7 +45,7 @@ def child(flavor: str, seeds: list[int], overrides: dict) -> None:
     warnings.simplefilter("ignore", RuntimeWarning)  # unpinned on purpose in two variants
     params = load_params(ROOT / "params.yaml")
     d = params["data"]
-    val = make_valset(d["size"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
+    val = make_valset(d["num_sequences"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
                       p_minus_one=d["p_minus_one"])
     cfg = TrainConfig.from_params(params["train"], flavor).__dict__ | overrides | {"eval_every": 10}
     for seed in seeds:

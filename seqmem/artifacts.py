@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import os
@@ -14,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # the only way to read the umask is to set it
 
 
 class ArtifactError(Exception):
@@ -33,7 +37,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run: SIGKILL cleans nothing
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output is as readable as any file the user makes
     os.close(fd)
     try:
         yield Path(tmp)
@@ -43,10 +50,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_json(obj: object, path: str | Path) -> None:
-    """Pretty, key-sorted JSON, atomically."""
+def write_text(text: str, path: str | Path) -> None:
+    """A text file, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(text)
+
+
+def write_json(obj: object, path: str | Path) -> None:
+    """Pretty, key-sorted, strict JSON (NaN or inf is an error, not invalid JSON), atomically."""
+    write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:
@@ -55,8 +67,7 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    with atomic_path(path) as tmp:
-        tmp.write_text(buf.getvalue())
+    write_text(buf.getvalue(), path)
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

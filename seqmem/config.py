@@ -113,6 +113,13 @@ class Config:
 # --- the params.yaml sections ------------------------------------------------------------------
 
 FLAVOR_NAMES = ("rnn", "lstm", "gru")
+SECTIONS = ("flavors", "data", "train", "evaluate", "probe")  # params.yaml's top level
+# What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
+# a training batch keeps every step's activations for backprop. Past these, refuse at once rather
+# than run for a minute into an out-of-memory kill.
+MAX_STEPS = 50_000_000  # sequences x length in one set: about 1 GB
+MAX_TRAIN_FLOATS = 100_000_000  # batch x length x hidden x layers x gates: about 2 GB with backprop's copies
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 LOSS_MODES = ("every_step", "last_step")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -127,13 +134,21 @@ class DataConfig(Config):
     """`data:` the fixed validation set."""
 
     seed: int = param(0, ge=0, doc="seed of the validation set")
-    size: int = param(2000, ge=1, doc="number of validation sequences")
+    num_sequences: int = param(2000, ge=1, doc="number of validation sequences")
     min_len: int = param(10, ge=1, doc="shortest sequence")
     max_len: int = param(25, ge=1, doc="longest sequence")
     p_minus_one: float = param(0.5, ge=0.0, le=1.0, doc="probability that a sequence holds a -1")
 
     def check(self) -> None:
         _check_lengths(self)
+        _check_fits("num_sequences", self.num_sequences, self.max_len)
+
+
+def _check_fits(key: str, n: int, length: int) -> None:
+    if n * length > MAX_STEPS:
+        raise ConfigError(key, f"{n:,} sequences of up to {length:,} steps is {n * length:,} steps; at most "
+                               f"{MAX_STEPS:,} fit in memory (about 1 GB), so at most {MAX_STEPS // length:,} "
+                               f"sequences of {length:,} steps")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,13 +167,19 @@ class TrainConfig(Config):
     num_layers: int = param(1, ge=1, scope="flavor", doc="stacked recurrent layers")
     loss_mode: str = param("every_step", choices=LOSS_MODES, scope="flavor",
                            doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
-    lr: float = param(2e-2, gt=0.0, scope="flavor", doc="Adam learning rate")
+    lr: float = param(2e-2, gt=0.0, le=1e38, scope="flavor", doc="Adam learning rate (float32 holds it)")
     max_grad_norm: float = param(1.0, ge=0.0, scope="flavor",
                                  doc="clip the gradient's global L2 norm to this before each step; 0: no clipping")
     steps: int = param(600, ge=1, scope="flavor", doc="optimizer steps")
 
     def check(self) -> None:
         _check_lengths(self)
+        per_sequence = self.max_len * self.hidden_size * self.num_layers * max(GATES.values())
+        if self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
+            raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
+                                            f"hidden_size {self.hidden_size} x {self.num_layers} layers need about "
+                                            f"{self.batch_size * per_sequence * 20 / 1e9:.0f} GB to train; at most "
+                                            f"{MAX_TRAIN_FLOATS // per_sequence:,} sequences fit (about 2 GB)")
         if self.device == "cuda":
             import torch  # only here: configs stay importable without torch
 
@@ -187,8 +208,13 @@ class EvalConfig(Config):
 
     seed: int = param(1, ge=0, doc="seed of the fixed-length test sets")
     lengths: list[int] = param([50, 100, 200, 1000], ge=1, doc="fixed lengths far beyond training to test")
-    size: int = param(500, ge=1, doc="sequences per fixed-length set")
+    num_sequences: int = param(500, ge=1, doc="sequences per fixed-length set")
     ignore_first: int = param(1, ge=0, doc="first steps not counted as false alarms")
+
+    def check(self) -> None:
+        for i, length in enumerate(self.lengths):
+            if self.num_sequences * length > MAX_STEPS:
+                _check_fits(f"lengths[{i}]", self.num_sequences, length)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.config import TrainConfig
+from seqmem.config import ConfigError, TrainConfig
 from seqmem.data import make_data, seen_so_far
 from seqmem.dataset import ValSet, make_valset
 from seqmem.evaluate import accuracy
@@ -100,6 +100,9 @@ def train(
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             opt.step()
             history["loss"].append(loss.item())
+            if not math.isfinite(history["loss"][-1]):  # diverged: stop before a NaN model can be saved
+                raise ConfigError("lr", f"training diverged: the loss is {history['loss'][-1]} at step {step}; "
+                                        f"lower lr (now {cfg.lr:g}) or clip the gradient with max_grad_norm")
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 acc = accuracy(model, val)
                 history["val_step"].append(step)

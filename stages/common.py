@@ -53,7 +53,11 @@ def load_section(path: str, key: str) -> Any:
 
 def load_flavors(path: str) -> list[str]:
     """The top-level `flavors:` list, checked."""
-    flavors = load_section(path, "flavors")
+    return check_flavors(load_section(path, "flavors"))
+
+
+def check_flavors(flavors: Any) -> list[str]:
+    """`flavors:` must be a non-empty list of distinct known flavors."""
     if not isinstance(flavors, list) or not flavors:
         raise ConfigError("flavors", f"must be a non-empty list drawn from {list(FLAVOR_NAMES)}, got {flavors!r}")
     for i, name in enumerate(flavors):
@@ -65,7 +69,7 @@ def load_flavors(path: str) -> list[str]:
 
 
 def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> None:
-    """Run a stage: a bad param or artifact becomes one line on stderr and exit 2, Ctrl-C exit 130."""
+    """Run a stage: a bad param or artifact is one line on stderr and exit 2, an OS error exit 1, Ctrl-C 130."""
     debug = args.debug or os.environ.get("SEQMEM_DEBUG") == "1"
     try:
         main(args)
@@ -75,6 +79,13 @@ def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
         kind = "params" if isinstance(e, ConfigError) else "artifact"
         print(f"error ({kind}): {e}", file=sys.stderr)
         sys.exit(2)
+    except OSError as e:  # a full disk, a read-only folder, a path that is a folder
+        if debug:
+            traceback.print_exc()
+        path = e.filename2 or e.filename  # a rename's destination is the path the user named
+        where = f"{path}: " if path else ""
+        print(f"error (os): {where}{e.strerror or e}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted: no output was written", file=sys.stderr)
         sys.exit(130)

@@ -2,29 +2,34 @@
 
 from pathlib import Path
 
-from seqmem.artifacts import write_csv, write_json
 from seqmem.config import EvalConfig
-from seqmem.dataset import load_valset
-from seqmem.evaluate import report
-from seqmem.model import load_checkpoint
 from stages.common import load_flavors, load_section, parser, run
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4f}"  # None: no sequence to measure it on (no positives, say)
 
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
     cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
+    # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
+    from seqmem.artifacts import write_csv, write_json
+    from seqmem.dataset import load_valset
+    from seqmem.evaluate import report
+    from seqmem.model import load_checkpoint
+
     val = load_valset(args.val)
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}  # load all before writing
-    metrics, curve = {}, []
+    metrics, curve, longest = {}, [], str(max(cfg.lengths))
     for f, model in models.items():
         metrics[f], rows = report(model, val, cfg)
         curve += [{"model": f, **row} for row in rows]
+        m = metrics[f]
+        print(f"{f:>4}: accuracy {_pct(m['accuracy'])}  lag0 {_pct(m['lag0_share'])}  latch {_pct(m['latch_rate'])}  "
+              f"accuracy at length {longest} {_pct(m['accuracy_by_length'][longest])}", flush=True)
     write_json(metrics, args.out)
     write_csv(curve, args.length_curve)
-    for f, m in metrics.items():
-        longest = max(cfg.lengths)
-        print(f"{f:>4}: accuracy {m['accuracy']:.4f}  lag0 {m['lag0_share']:.4f}  latch {m['latch_rate']:.4f}  "
-              f"accuracy at length {longest} {m['accuracy_by_length'][str(longest)]:.4f}")
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from stages.common import load_section, parser, run
 
 def main(args) -> None:
     cfg = DataConfig.from_dict(load_section(args.params, "data"), "data")
-    vs = make_valset(cfg.size, np.random.default_rng(cfg.seed), min_len=cfg.min_len, max_len=cfg.max_len,
+    vs = make_valset(cfg.num_sequences, np.random.default_rng(cfg.seed), min_len=cfg.min_len, max_len=cfg.max_len,
                      p_minus_one=cfg.p_minus_one)
     save_valset(vs, args.out)
     print(f"wrote {args.out}: {len(vs)} sequences, {int(vs.Y.sum())} with a -1")

@@ -2,18 +2,20 @@
 
 from pathlib import Path
 
-from seqmem.artifacts import write_csv, write_json
 from seqmem.config import ProbeConfig
-from seqmem.dataset import load_valset
-from seqmem.hidden import memory_view
-from seqmem.model import load_checkpoint
-from seqmem.probe import NO_MINUS_ONE, probe_set, staircase_rows, trace_rows
 from stages.common import load_flavors, load_section, parser, run
 
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
     cfg = ProbeConfig.from_dict(load_section(args.params, "probe"), "probe")
+    # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
+    from seqmem.artifacts import write_csv, write_json
+    from seqmem.dataset import load_valset
+    from seqmem.hidden import memory_view
+    from seqmem.model import load_checkpoint
+    from seqmem.probe import NO_MINUS_ONE, probe_set, staircase_rows, trace_rows
+
     val = load_valset(args.val)
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}
     probes = probe_set(cfg.sequence, cfg.positions)

@@ -1,24 +1,28 @@
 """Stage train@<flavor>: one definition for every recurrent flavor."""
 
-import dataclasses
-
-from seqmem.artifacts import write_csv
-from seqmem.config import FLAVOR_NAMES, TrainConfig
-from seqmem.dataset import load_valset
-from seqmem.model import FLAVORS, save_checkpoint
-from seqmem.train import train
+from seqmem.config import FLAVOR_NAMES, ConfigError, TrainConfig
 from stages.common import load_section, parser, run
 
 
 def main(args) -> None:
     cfg = TrainConfig.from_params(load_section(args.params, "train"), args.flavor)
+    # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
+    from seqmem.artifacts import write_csv
+    from seqmem.dataset import load_valset
+    from seqmem.model import FLAVORS, save_checkpoint
+    from seqmem.train import train
+
     val = load_valset(args.val)
-    model, history = train(FLAVORS[args.flavor], val=val, **dataclasses.asdict(cfg))
+    try:
+        model, history = train(FLAVORS[args.flavor], val=val, **cfg.__dict__)
+    except ConfigError as e:  # diverged: name the section the lr was written in
+        raise e.under(f"train.{args.flavor}") from None
+    # the model first: CSVs must never describe a run whose model was not written
+    save_checkpoint(model, args.model)
     # rounded so the committed CSVs stay small and diffable; the checkpoint keeps full precision
     write_csv([{"step": i + 1, "loss": round(v, 6)} for i, v in enumerate(history["loss"])], args.loss)
     val_rows = zip(history["val_step"], history["val_acc"], strict=True)
     write_csv([{"step": s, "val_acc": a} for s, a in val_rows], args.val_acc)
-    save_checkpoint(model, args.model)
 
 
 def cli(argv: list[str] | None = None) -> None:

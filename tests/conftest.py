@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def repro_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Built once per test run and shared by the xdist workers (a file lock decides who builds it).
     """
-    shared = tmp_path_factory.getbasetemp().parent  # one folder above every worker's own
+    # this run's folder: xdist workers each get one below it; without xdist its parent outlives the run
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     repo, done = shared / "repro", shared / "repro.done"
     with FileLock(str(shared / "repro.lock")):
         if not done.exists():

@@ -25,9 +25,9 @@ GENERATED = ("dvc.lock", "metrics.json", "plots", "data", "models")
 def tiny_params() -> dict:
     """The repo's params.yaml shrunk so a whole pipeline runs in seconds."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["size"] = 200
+    params["data"]["num_sequences"] = 200
     params["train"]["eval_every"] = 10
-    params["evaluate"].update(size=50, lengths=[30, 60])
+    params["evaluate"].update(num_sequences=50, lengths=[30, 60])
     for flavor in ("rnn", "lstm", "gru"):
         params["train"][flavor].update(hidden_size=8, steps=20)
     return params

@@ -108,12 +108,12 @@ def _set(params: dict, dotted: str, value) -> dict:
 DELETE = object()
 BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("generate", "data.seed", "0", "data.seed"),
-    ("generate", "data.size", 2.0, "data.size"),
-    ("generate", "data.size", True, "data.size"),
-    ("generate", "data.size", 0, "data.size"),
+    ("generate", "data.num_sequences", 2.0, "data.num_sequences"),
+    ("generate", "data.num_sequences", True, "data.num_sequences"),
+    ("generate", "data.num_sequences", 0, "data.num_sequences"),
     ("generate", "data.min_len", -3, "data.min_len"),
     ("generate", "data.max_len", DELETE, "data.max_len"),
-    ("generate", "data.sizee", 10, "data.sizee"),
+    ("generate", "data.num_sequencess", 10, "data.num_sequencess"),
     ("generate", "data.min_len", 30, "data.min_len"),
     ("generate", "data.p_minus_one", 1.5, "data.p_minus_one"),
     ("generate", "data", DELETE, "data"),
@@ -140,7 +140,7 @@ BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("probe", "probe.units", 0, "probe.units"),
     ("evaluate", "evaluate.lengths", [50, 0], "evaluate.lengths[1]"),
     ("evaluate", "evaluate.lengths", 50, "evaluate.lengths"),
-    ("evaluate", "evaluate.size", 0, "evaluate.size"),
+    ("evaluate", "evaluate.num_sequences", 0, "evaluate.num_sequences"),
     ("evaluate", "evaluate.ignore_first", -1, "evaluate.ignore_first"),
     ("evaluate", "evaluate.seed", 1.0, "evaluate.seed"),
     ("evaluate", "flavors", ["rnn", "transformer"], "flavors[1]"),
@@ -245,7 +245,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
 def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SEQMEM_DEBUG", "1")
     with pytest.raises(SystemExit):
-        _cli(generate, _set(tiny_params(), "data.size", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
+        _cli(generate, _set(tiny_params(), "data.num_sequences", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
     err = capsys.readouterr().err
     assert "Traceback" in err and "ConfigError" in err and err.rstrip().endswith("must be >= 1, got -1")
 

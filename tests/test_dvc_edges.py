@@ -1,0 +1,164 @@
+"""DVC's sharp edges, met the way users meet them: through `dvc repro` and `dvc exp run`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from dvc.repo import Repo
+from dvc.stage.cache import _can_hash, _get_stage_hash
+from ruamel.yaml import YAML
+
+from tests.helpers import sh, tiny_params, write_params
+
+
+def leaves(node: object, path: str = "") -> list[str]:
+    """Dotted paths of every scalar or list in params: what a user can change."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in leaves(v, f"{path}.{k}" if path else k)]
+    return [path]
+
+
+def changed(value: object) -> object:
+    """Another value of the same kind (valid or not: only the run-cache key is looked at)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, list)):
+        raise AssertionError(f"no rule to change {value!r}")
+    if isinstance(value, list):
+        return [*value, value[-1] if value else 1]
+    return value + 1 if isinstance(value, (int, float)) else value + "x"
+
+
+def run_cache_keys(repo: Repo) -> dict[str, str]:
+    keys = {}
+    for stage in repo.index.stages:
+        for dep in stage.deps:
+            if type(dep).__name__ == "ParamsDependency":
+                dep.save()  # re-read params.yaml
+        if _can_hash(stage):
+            keys[stage.addressing] = _get_stage_hash(stage)
+    return keys
+
+
+def test_every_param_changes_the_run_cache_key_of_the_stages_that_read_it(repo, monkeypatch):
+    """DVC's run cache ignores keys named `size` or `nfiles` (treeverse/dvc#10296): then a changed param
+    restores stale outputs. No param of ours may be invisible to it, now or when one is added."""
+    monkeypatch.chdir(repo)  # DVC's Repo resolves some paths against the working directory
+    params = tiny_params()
+    dvc = Repo(str(repo))
+    declared = {s.addressing: [p for d in s.deps if type(d).__name__ == "ParamsDependency" for p in d.params]
+                for s in dvc.index.stages}
+    before = run_cache_keys(dvc)
+    for key in leaves(params):
+        node = params
+        *parents, last = key.split(".")
+        for k in parents:
+            node = node[k]
+        old, node[last] = node[last], changed(node[last])
+        write_params(repo, params)
+        after = run_cache_keys(dvc)
+        node[last] = old
+        readers = {s for s, ps in declared.items() if s in before and any(key == p or key.startswith(f"{p}.")
+                                                                          for p in ps)}
+        assert {s for s in before if after[s] != before[s]} == readers, key
+
+
+def tracked_bytes(repo: Path) -> dict[str, str]:
+    """md5 of every output and the params file: what a refusal must leave as it was."""
+    files = [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts and ".dvc" not in p.parts]
+    return {str(p.relative_to(repo)): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
+
+
+BAD = [  # (key, value, the one line the user gets)
+    ("flavors", [], "flavors: must be a non-empty list"),
+    ("evaluate.lengths", [0], "evaluate.lengths[0]: must be >= 1, got 0"),
+    ("data.num_sequences", 10**9, "data.num_sequences: 1,000,000,000 sequences of up to 25 steps"),
+    ("evaluate.lengths", [10**7], "evaluate.lengths[0]: 50 sequences of up to 10,000,000 steps"),
+    ("train.batch_size", 10**7, "train.batch_size: 10,000,000 sequences"),
+    ("train.rnn.lr", 1e300, "train.rnn.lr: must be <= 1e+38"),
+    ("colour", "red", "colour: unknown section in params.yaml"),
+]
+
+
+@pytest.mark.parametrize("key, value, message", BAD, ids=[f"{k}={v!r}"[:40] for k, v, _ in BAD])
+def test_bad_params_through_dvc_repro_stop_first_and_lose_nothing(repo, key, value, message):
+    params = tiny_params()
+    *parents, last = key.split(".")
+    node = params
+    for k in parents:
+        node = node[k]
+    node[last] = value
+    write_params(repo, params)
+    before = tracked_bytes(repo)
+    res = sh("dvc", "repro", cwd=repo, check=False)
+    assert res.returncode != 0 and f"error (params): {message}" in res.stderr, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "Running stage 'check_params'" in res.stdout
+    assert res.stdout.count("Running stage") == 1  # nothing after the check ran, so nothing was deleted
+    assert tracked_bytes(repo) == before
+
+
+def test_exp_run_with_a_bad_value_loses_nothing_and_one_command_restores_params(repo):
+    before = tracked_bytes(repo)
+    res = sh("dvc", "exp", "run", "-S", "train.rnn.lr=-1", cwd=repo, check=False)
+    assert res.returncode != 0 and "error (params): train.rnn.lr: must be > 0.0, got -1" in res.stderr
+    after = tracked_bytes(repo)
+    assert {k for k in before if after.get(k) != before[k]} == {"params.yaml"}  # DVC wrote the bad value there
+    sh("git", "checkout", "--", "params.yaml", cwd=repo)  # README: "When a param is refused"
+    assert tracked_bytes(repo) == before and "up to date" in sh("dvc", "status", cwd=repo).stdout
+
+
+def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
+    # at the default width (tiny params have 8), lr 1e30 turns the loss into NaN at step 3
+    res = sh("dvc", "exp", "run", "-S", "train.rnn.lr=1e30", "-S", "train.rnn.hidden_size=32", cwd=repo, check=False)
+    assert res.returncode != 0, res.stdout
+    assert "error (params): train.rnn.lr: training diverged: the loss is nan at step" in res.stderr
+    assert "Traceback" not in res.stderr and not (repo / "models/rnn.pt").exists()  # no NaN model
+    assert "Running stage 'evaluate'" not in res.stdout  # so no NaN reached metrics.json
+    # README, "When a run fails": back to the committed state
+    sh("git", "checkout", "--", ".", cwd=repo)
+    sh("dvc", "checkout", cwd=repo)
+    assert "up to date" in sh("dvc", "status", cwd=repo).stdout
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+
+
+def test_no_positive_in_the_validation_set_still_evaluates(repo):
+    params = tiny_params()
+    params["data"]["p_minus_one"] = 0
+    write_params(repo, params)
+    res = sh("dvc", "repro", cwd=repo)
+    assert "recall" not in res.stderr and "lag0 n/a" in res.stdout
+    metrics = json.loads((repo / "metrics.json").read_text())  # strict JSON: no NaN
+    assert metrics["rnn"]["recall"] is None and metrics["rnn"]["accuracy_negatives"] is not None
+
+
+def test_temp_files_of_a_killed_write_are_cleaned_and_outputs_are_world_readable(repo):
+    # what a SIGKILL mid-write leaves: a temp beside a file output and one inside a folder output
+    stale = [repo / "plots/.loss.png.k1ll3d.tmp", repo / "plots/traces/.rnn.csv.k1ll3d.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    assert "up to date" in sh("dvc", "status", cwd=repo).stdout  # .dvcignore: not part of any output
+    sh("dvc", "repro", "-f", "probe", "figures", cwd=repo)
+    assert not any(p.exists() for p in stale)
+    mode = stat.S_IMODE((repo / "plots/loss.png").stat().st_mode)
+    assert mode == 0o666 & ~0o022, oct(mode)  # the test process runs with umask 022, as users do
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+
+
+def test_an_output_path_that_is_a_folder_gives_one_line(repo):
+    (repo / "metrics.json").unlink()
+    (repo / "metrics.json").mkdir()
+    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--models", "models", "--out",
+             "metrics.json", "--length-curve", "plots/length.csv", cwd=repo, check=False)
+    assert res.returncode == 1 and res.stderr.startswith("error (os): ") and "metrics.json" in res.stderr
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert not list((repo / "metrics.json").iterdir())  # no temp file left
+
+
+def test_every_stage_waits_for_the_params_check(repro_repo):
+    lock = YAML(typ="safe").load((repro_repo / "dvc.lock").read_text())
+    assert set(lock["stages"]) > {"check_params"}
+    for name, stage in lock["stages"].items():
+        if name != "check_params":
+            assert "data/params.ok" in [d["path"] for d in stage["deps"]], name
