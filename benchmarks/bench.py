@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import timeit
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,12 @@ from check_repro import flatten  # noqa: E402  as `dvc metrics` names metrics
 
 from seqmem.config import EvalConfig, ProbeConfig, TrainConfig  # noqa: E402
 from seqmem.data import make_data, make_datum  # noqa: E402
-from seqmem.dataset import make_valset  # noqa: E402
 from seqmem.evaluate import accuracy, report  # noqa: E402
 from seqmem.hidden import memory_view  # noqa: E402
 from seqmem.model import FLAVORS, SequenceClassifier  # noqa: E402
 from seqmem.probe import probe_set  # noqa: E402
-from seqmem.train import train  # noqa: E402
+from seqmem.train import fit  # noqa: E402
+from seqmem.valset import make_valset  # noqa: E402
 from stages.common import load_params  # noqa: E402
 
 ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
@@ -82,11 +83,11 @@ def seeds(n: int, write_tolerances: bool) -> None:
     for seed in range(n):
         metrics = {}
         for flavor in params["flavors"]:
-            cfg = TrainConfig.from_params(params["train"], flavor)
+            cfg = TrainConfig.from_params(params["train"], [flavor])
             t = time.perf_counter()
-            model, _ = train(FLAVORS[flavor], val=val, log=None, **{**cfg.__dict__, "seed": seed})
+            model, _ = fit(replace(cfg, seed=seed), flavor, val=val, log=None)
             secs = time.perf_counter() - t
-            probes = probe_set(pcfg.sequence, pcfg.positions)  # probe.json's linear probes, as stage probe does
+            probes = probe_set(pcfg.sequence, pcfg.positions)  # probe.json's linear readouts, as stage probe does
             linear, _ = memory_view(model, val.X, val.lengths, {k: probes[k] for k in list(probes)[:2]}, pcfg.units)
             metrics[flavor] = report(model, val, ecfg)[0] | linear | {"train_seconds": secs}
         runs.append(flatten(metrics))
@@ -139,7 +140,7 @@ def load() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "seq.txt").write_text(" ".join(map(str, seq)))
         for flavor in ("rnn", "lstm"):
-            code = f"import sys; from stages.probe_cli import cli; cli(sys.argv[1:]); {peak}"
+            code = f"import sys; from seqmem.probe import main; main(sys.argv[1:]); {peak}"
             t = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.pt", "--file",
                                   f"{tmp}/seq.txt"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)

@@ -36,10 +36,11 @@ def child(flavor: str, seeds: list[int], overrides: dict) -> None:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from seqmem.config import TrainConfig
-    from seqmem.dataset import make_valset
-    from seqmem.model import FLAVORS
-    from seqmem.train import train
+    from dataclasses import replace
+
+    from seqmem.config import FlavorConfig, TrainConfig
+    from seqmem.train import fit
+    from seqmem.valset import make_valset
     from stages.common import load_params
 
     warnings.simplefilter("ignore", RuntimeWarning)  # unpinned on purpose in two variants
@@ -47,10 +48,13 @@ def child(flavor: str, seeds: list[int], overrides: dict) -> None:
     d = params["data"]
     val = make_valset(d["num_sequences"], np.random.default_rng(d["seed"]), min_len=d["min_len"], max_len=d["max_len"],
                       p_minus_one=d["p_minus_one"])
-    cfg = TrainConfig.from_params(params["train"], flavor).__dict__ | overrides | {"eval_every": 10}
+    cfg = TrainConfig.from_params(params["train"], [flavor])
+    own = {k: v for k, v in overrides.items() if k in FlavorConfig.keys()}
+    shared = {k: v for k, v in overrides.items() if k not in own}
+    cfg = replace(cfg, eval_every=10, **shared, **{flavor: replace(cfg.flavor(flavor), **own)})
     for seed in seeds:
         t = time.perf_counter()
-        _, hist = train(FLAVORS[flavor], val=val, log=None, **{**cfg, "seed": seed})
+        _, hist = fit(replace(cfg, seed=seed), flavor, val=val, log=None)
         reach = next((s for s, a in zip(hist["val_step"], hist["val_acc"], strict=True) if a >= 0.99), None)
         print(json.dumps({"seed": seed, "reach": reach, "final": hist["val_acc"][-1],
                           "loss": float(np.mean(hist["loss"][-50:])), "secs": time.perf_counter() - t}), flush=True)

@@ -70,6 +70,28 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
     write_text(buf.getvalue(), path)
 
 
+def _cell(v: str) -> float | str:
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def read_csv(path: str | Path, columns: tuple[str, ...]) -> list[dict]:
+    """Rows of a CSV that must have `columns` and at least one row; numeric-looking cells become floats."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            rows = [{k: _cell(v) for k, v in row.items()} for row in reader]
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ArtifactError(f"{path}: cannot read as CSV ({reason(e)})") from None
+    missing = [c for c in columns if c not in header]
+    if missing or not rows or any(None in r.values() or None in r for r in rows):
+        raise ArtifactError(f"{path}: expected a non-empty CSV with columns {list(columns)}, got {header}")
+    return rows
+
+
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez stamps the current time into the zip; fixed timestamps keep the bytes (and dvc.lock) stable."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -1,9 +1,15 @@
-"""Typed, range-checked configs built from plain dicts (a params.yaml section, or kwargs)."""
+"""Typed, range-checked configs, one per params.yaml section and laid out like it.
+
+Each default and each rule is written here once: the stages build these from params.yaml, the
+library functions (make_data, train) from their keyword arguments.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import numbers
 import typing
 from typing import Any, Self
 
@@ -21,12 +27,17 @@ class ConfigError(ValueError):
 
 
 def param(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
-          le: float | None = None, choices: tuple | None = None, scope: str = "", doc: str = "") -> Any:
+          le: float | None = None, choices: tuple | None = None, doc: str = "") -> Any:
     """A config field with its allowed range and, in `doc`, what it means."""
-    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices, "scope": scope, "doc": doc}
+    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices, "doc": doc}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # slow, and make_data builds a config per call
 
 
 def _type_name(tp: Any) -> str:
@@ -36,9 +47,11 @@ def _type_name(tp: Any) -> str:
 def _check_scalar(key: str, value: Any, tp: type) -> None:
     # bool subclasses int, so True would pass as 1: never a number here. An int is fine as a float.
     if tp is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy's ints too
     else:
-        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        ok = isinstance(value, tp)
     if not ok:
         raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
     if tp is float and not math.isfinite(value):
@@ -59,9 +72,11 @@ class Config:
     """Base for configs: every field is type- and range-checked on construction."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):
             value, tp = getattr(self, f.name), hints[f.name]
+            if isinstance(value, Config) or (value is None and f.default is None):  # a nested section
+                continue
             if typing.get_origin(tp) is list:
                 if not isinstance(value, list):
                     raise ConfigError(f.name, f"must be a list, got {value!r}")
@@ -80,68 +95,39 @@ class Config:
         """Cross-field rules; override and raise ConfigError."""
 
     @classmethod
-    def keys(cls, scope: str | None = None) -> list[str]:
-        """Field names, optionally only those of one scope."""
-        return [f.name for f in dataclasses.fields(cls) if scope is None or f.metadata.get("scope") == scope]
+    def keys(cls) -> list[str]:
+        """The keys of this section (nested sections are not keys)."""
+        return [f.name for f in dataclasses.fields(cls) if f.default is not None]
 
     @classmethod
-    def from_dict(cls, section: Any, path: str) -> Self:
+    def from_dict(cls, section: Any, path: str, **nested: Config | None) -> Self:
         """Build from a params section; every key must be known and present, errors name `path.key`."""
-        values = cls.read(section, path, cls.keys())
+        if not isinstance(section, dict):
+            raise ConfigError(path, f"must be a mapping of {cls.keys()}, got {section!r}")
+        unknown = sorted(set(section) - set(cls.keys()) - set(nested), key=str)
+        if unknown:
+            raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {cls.keys() + list(nested)}")
+        missing = [k for k in cls.keys() if k not in section]
+        if missing:
+            raise ConfigError(f"{path}.{missing[0]}", f"missing key; {path} needs {cls.keys()}")
         try:
-            return cls(**values)
+            return cls(**{**section, **nested})
         except ConfigError as e:
             raise e.under(path) from None
-
-    @classmethod
-    def read(cls, section: Any, path: str, keys: list[str], optional: tuple[str, ...] = ()) -> dict:
-        """Check that a section holds all of `keys` (plus any of `optional`) and return it.
-
-        Types and ranges are checked on construction.
-        """
-        if not isinstance(section, dict):
-            raise ConfigError(path, f"must be a mapping of {keys}, got {section!r}")
-        unknown = sorted(set(section) - set(keys) - set(optional), key=str)
-        if unknown:
-            raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {keys + list(optional)}")
-        missing = [k for k in keys if k not in section]
-        if missing:
-            raise ConfigError(f"{path}.{missing[0]}", f"missing key; {path} needs {keys}")
-        return dict(section)
 
 
 # --- the params.yaml sections ------------------------------------------------------------------
 
-FLAVOR_NAMES = ("rnn", "lstm", "gru")
+FLAVOR_NAMES = ("rnn", "lstm", "gru")  # torch.nn's class of each is its name upper-cased
 SECTIONS = ("flavors", "data", "train", "evaluate", "probe")  # params.yaml's top level
+LOSS_MODES = ("every_step", "last_step")
+DEVICES = ("cpu", "cuda", "auto")
 # What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
 # a training batch keeps every step's activations for backprop. Past these, refuse at once rather
 # than run for a minute into an out-of-memory kill.
 MAX_STEPS = 50_000_000  # sequences x length in one set: about 1 GB
 MAX_TRAIN_FLOATS = 100_000_000  # batch x length x hidden x layers x gates: about 2 GB with backprop's copies
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-LOSS_MODES = ("every_step", "last_step")
-DEVICES = ("cpu", "cuda", "auto")
-
-
-def _check_lengths(cfg: Any) -> None:
-    if cfg.min_len > cfg.max_len:
-        raise ConfigError("min_len", f"must be <= max_len, got min_len={cfg.min_len} > max_len={cfg.max_len}")
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig(Config):
-    """`data:` the fixed validation set."""
-
-    seed: int = param(0, ge=0, doc="seed of the validation set")
-    num_sequences: int = param(2000, ge=1, doc="number of validation sequences")
-    min_len: int = param(10, ge=1, doc="shortest sequence")
-    max_len: int = param(25, ge=1, doc="longest sequence")
-    p_minus_one: float = param(0.5, ge=0.0, le=1.0, doc="probability that a sequence holds a -1")
-
-    def check(self) -> None:
-        _check_lengths(self)
-        _check_fits("num_sequences", self.num_sequences, self.max_len)
 
 
 def _check_fits(key: str, n: int, length: int) -> None:
@@ -152,34 +138,67 @@ def _check_fits(key: str, n: int, length: int) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig(Config):
-    """`train:` shared keys, plus `train.<flavor>:` keys that only that flavor's stage reads."""
+class Sequences(Config):
+    """How sequences are drawn: the keys `data:`, `train:` and make_data share."""
 
-    seed: int = param(0, ge=0, scope="shared", doc="seeds weights and the training batches")
-    batch_size: int = param(64, ge=1, scope="shared", doc="fresh sequences per step")
-    min_len: int = param(10, ge=1, scope="shared", doc="shortest training sequence")
-    max_len: int = param(25, ge=1, scope="shared", doc="longest training sequence")
-    p_minus_one: float = param(0.5, ge=0.0, le=1.0, scope="shared", doc="P(a training sequence holds a -1)")
-    eval_every: int = param(50, ge=1, scope="shared", doc="steps between validation-accuracy log lines")
-    threads: int = param(1, ge=1, scope="shared", doc="torch CPU threads; results are bit-exact per count")
-    device: str = param("cpu", choices=DEVICES, scope="shared", doc="cpu, cuda, or auto (cuda if available)")
-    hidden_size: int = param(32, ge=1, scope="flavor", doc="recurrent state size")
-    num_layers: int = param(1, ge=1, scope="flavor", doc="stacked recurrent layers")
-    loss_mode: str = param("every_step", choices=LOSS_MODES, scope="flavor",
-                           doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
-    lr: float = param(2e-2, gt=0.0, le=1e38, scope="flavor", doc="Adam learning rate (float32 holds it)")
-    max_grad_norm: float = param(1.0, ge=0.0, scope="flavor",
-                                 doc="clip the gradient's global L2 norm to this before each step; 0: no clipping")
-    steps: int = param(600, ge=1, scope="flavor", doc="optimizer steps")
+    min_len: int = param(10, ge=1, doc="shortest sequence")
+    max_len: int = param(25, ge=1, doc="longest sequence")
+    p_minus_one: float = param(0.5, ge=0.0, le=1.0, doc="probability that a sequence holds a -1")
 
     def check(self) -> None:
-        _check_lengths(self)
-        per_sequence = self.max_len * self.hidden_size * self.num_layers * max(GATES.values())
-        if self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
-            raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
-                                            f"hidden_size {self.hidden_size} x {self.num_layers} layers need about "
-                                            f"{self.batch_size * per_sequence * 20 / 1e9:.0f} GB to train; at most "
-                                            f"{MAX_TRAIN_FLOATS // per_sequence:,} sequences fit (about 2 GB)")
+        if self.min_len > self.max_len:
+            raise ConfigError("min_len", f"must be <= max_len, got min_len={self.min_len} > max_len={self.max_len}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Sequences):
+    """`data:` the fixed validation set."""
+
+    seed: int = param(0, ge=0, doc="seed of the validation set")
+    num_sequences: int = param(2000, ge=1, doc="number of validation sequences")
+
+    def check(self) -> None:
+        super().check()
+        _check_fits("num_sequences", self.num_sequences, self.max_len)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlavorConfig(Config):
+    """`train.<flavor>:` the keys only that flavor's stage reads."""
+
+    hidden_size: int = param(32, ge=1, doc="recurrent state size")
+    num_layers: int = param(1, ge=1, doc="stacked recurrent layers")
+    loss_mode: str = param("every_step", choices=LOSS_MODES,
+                           doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
+    lr: float = param(2e-2, gt=0.0, le=1e38, doc="Adam learning rate (float32 holds it)")
+    max_grad_norm: float = param(1.0, ge=0.0, doc="clip the gradient's global L2 norm to this; 0: no clipping")
+    steps: int = param(600, ge=1, doc="optimizer steps")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Sequences):
+    """`train:` the keys every flavor shares, and a `train.<flavor>:` section per flavor."""
+
+    seed: int = param(0, ge=0, doc="seeds weights and the training batches")
+    batch_size: int = param(64, ge=1, doc="fresh sequences per step")
+    eval_every: int = param(50, ge=1, doc="steps between validation-accuracy log lines")
+    threads: int = param(1, ge=1, doc="torch CPU threads; results are bit-exact per count")
+    device: str = param("cpu", choices=DEVICES, doc="cpu, cuda, or auto (cuda if available)")
+    rnn: FlavorConfig | None = None
+    lstm: FlavorConfig | None = None
+    gru: FlavorConfig | None = None
+
+    def check(self) -> None:
+        super().check()
+        for name in FLAVOR_NAMES:
+            flavor = getattr(self, name)
+            per_sequence = flavor and self.max_len * flavor.hidden_size * flavor.num_layers * GATES[name]
+            if flavor and self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
+                raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
+                                                f"{name} hidden_size {flavor.hidden_size} x {flavor.num_layers} "
+                                                f"layers need about {self.batch_size * per_sequence * 20 / 1e9:.0f} "
+                                                f"GB to train; at most {MAX_TRAIN_FLOATS // per_sequence:,} "
+                                                "sequences fit (about 2 GB)")
         if self.device == "cuda":
             import torch  # only here: configs stay importable without torch
 
@@ -187,19 +206,23 @@ class TrainConfig(Config):
                 raise ConfigError("device", "is 'cuda' but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
 
     @classmethod
-    def from_params(cls, section: Any, flavor: str, path: str = "train") -> TrainConfig:
-        """Merge the shared `train:` keys with the `train.<flavor>:` section."""
-        if flavor not in FLAVOR_NAMES:
-            raise ConfigError("flavors", f"must name flavors from {list(FLAVOR_NAMES)}, got {flavor!r}")
-        shared = cls.read(section, path, cls.keys("shared"), optional=FLAVOR_NAMES)  # unused flavors may go
-        if flavor not in shared:
-            raise ConfigError(f"{path}.{flavor}", f"missing key: a section with {cls.keys('flavor')}")
-        own = cls.read(shared[flavor], f"{path}.{flavor}", cls.keys("flavor"))
-        values = {k: v for k, v in shared.items() if k not in FLAVOR_NAMES} | own
-        try:
-            return cls(**values)
-        except ConfigError as e:  # name the section the bad key was written in
-            raise e.under(f"{path}.{flavor}" if e.key in cls.keys("flavor") else path) from None
+    def from_params(cls, section: Any, flavors: list[str], path: str = "train") -> TrainConfig:
+        """The `train:` section with a section for each of `flavors`; another flavor's may be there or not."""
+        if not isinstance(section, dict):
+            raise ConfigError(path, f"must be a mapping of {cls.keys()} and flavor sections, got {section!r}")
+        for name in flavors:
+            if name not in section:
+                raise ConfigError(f"{path}.{name}", f"missing key: a section with {FlavorConfig.keys()}")
+        nested = {name: FlavorConfig.from_dict(section[name], f"{path}.{name}") if name in section else None
+                  for name in FLAVOR_NAMES}
+        return cls.from_dict({k: v for k, v in section.items() if k not in FLAVOR_NAMES}, path, **nested)
+
+    def flavor(self, name: str) -> FlavorConfig:
+        """The section of one flavor, which must be there."""
+        section = getattr(self, name)
+        if section is None:
+            raise ConfigError(name, f"missing key: a section with {FlavorConfig.keys()}")
+        return section
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,8 +236,7 @@ class EvalConfig(Config):
 
     def check(self) -> None:
         for i, length in enumerate(self.lengths):
-            if self.num_sequences * length > MAX_STEPS:
-                _check_fits(f"lengths[{i}]", self.num_sequences, length)
+            _check_fits(f"lengths[{i}]", self.num_sequences, length)
 
 
 @dataclasses.dataclass(frozen=True)

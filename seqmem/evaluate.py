@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from seqmem.config import EvalConfig
-from seqmem.dataset import ValSet, make_valset
 from seqmem.model import SequenceClassifier, decisions
+from seqmem.valset import ValSet, make_valset
 
 
 def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -10,31 +9,9 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from seqmem.artifacts import ArtifactError, atomic_path, reason  # noqa: E402
+from seqmem.artifacts import atomic_path  # noqa: E402
 
 PNG_META = {"Software": None}  # no version string in the file: same bytes across matplotlib patch releases
-
-
-def _cell(v: str) -> float | str:
-    try:
-        return float(v)
-    except ValueError:
-        return v
-
-
-def read_csv(path: str | Path, columns: tuple[str, ...]) -> list[dict]:
-    """Rows of a CSV that must have `columns` and at least one row; numeric-looking cells become floats."""
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            rows = [{k: _cell(v) for k, v in row.items()} for row in reader]
-            header = reader.fieldnames or []
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ArtifactError(f"{path}: cannot read as CSV ({reason(e)})") from None
-    missing = [c for c in columns if c not in header]
-    if missing or not rows or any(None in r.values() or None in r for r in rows):
-        raise ArtifactError(f"{path}: expected a non-empty CSV with columns {list(columns)}, got {header}")
-    return rows
 
 
 def save(fig: plt.Figure, path: str | Path) -> None:

@@ -1,4 +1,4 @@
-"""Where the memory lives: per-step hidden (and LSTM cell) states, and linear probes on them."""
+"""Where the memory lives: per-step hidden (and LSTM cell) states, and linear readouts on them."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def fit_logistic(F: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iters: int =
     return w
 
 
-def probe_accuracy(F: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+def readout_accuracy(F: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
     """Fit on a random half, score on the other half: is y linearly readable from F?"""
     idx = rng.permutation(len(F))
     fit, test = idx[: len(F) // 2], idx[len(F) // 2 :]
@@ -66,7 +66,7 @@ def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, p
     """Linear-probe accuracy per state kind on (X, lengths), and the top units' trajectories on `probes`.
 
     The latent is "a -1 was seen up to step t", taken at every valid step of every sequence.
-    Returns ({"linear_probe_h": acc, ["linear_probe_c": acc]}, rows {probe, unit, step, value}).
+    Returns ({"linear_readout_h": acc, ["linear_readout_c": acc]}, rows {probe, unit, step, value}).
     """
     t = np.arange(X.shape[1])[None, :]
     valid = t < lengths[:, None]  # (N, T): padding is not data
@@ -76,7 +76,7 @@ def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, p
     metrics, rows = {}, []
     for kind, arr in S.items():
         F = arr[valid]  # (n, H)
-        metrics[f"linear_probe_{kind}"] = probe_accuracy(F, seen, np.random.default_rng(seed))
+        metrics[f"linear_readout_{kind}"] = readout_accuracy(F, seen, np.random.default_rng(seed))
         for u in top_units(F, seen, units):
             for i, name in enumerate(probes):
                 rows += [{"probe": name, "unit": f"{kind}[{u}]", "step": s, "value": round(float(v), 6)}

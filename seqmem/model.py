@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from seqmem.artifacts import ArtifactError, atomic_path, reason
+from seqmem.config import FLAVOR_NAMES
 
-FLAVORS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+FLAVORS: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in FLAVOR_NAMES}
 
 
 def flavor_of(rnn_cls: type[nn.RNNBase]) -> str:
@@ -49,6 +50,11 @@ class SequenceClassifier(nn.Module):
         return self.head[0](self.hidden(x))
 
     def forward(self, x: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(final (N, 1), decisions (N, T, 1)): P(a -1 was seen) at the last step and at every step.
+
+        `final` is the last column. In a right-padded batch of mixed lengths, a sequence's own final
+        decision is at its own last step: take it with seqmem.evaluate.at_last_step(d, lengths).
+        """
         decisions = self.head(self.hidden(x))  # (N, T, 1) probabilities
         return decisions[:, -1], decisions  # final (N, 1)
 

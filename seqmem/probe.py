@@ -1,10 +1,25 @@
-"""Probes: per-step decisions on hand-made sequences, as in the exercise."""
+"""Probes: a model's per-step decisions on sequences made by hand, the pipeline's and yours.
+
+seqmem-probe shows a trained model's per-step decision on a sequence you choose:
+
+    seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6
+    seqmem-probe --model models/rnn.pt "4,4,-1,2" --png trace.png
+    seqmem-probe --model models/lstm.pt --file long_sequence.txt
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
+import sys
+from array import array
+from typing import TextIO
+
 import numpy as np
 
-from seqmem.model import SequenceClassifier, decisions
+from seqmem.cli import run
+from seqmem.model import SequenceClassifier, decisions, load_checkpoint
 
 NO_MINUS_ONE = "no -1"
 
@@ -18,6 +33,12 @@ def probe_set(sequence: list[int], positions: list[int]) -> dict[str, np.ndarray
         seq[pos] = -1
         probes[f"-1 at {pos}"] = seq
     return probes
+
+
+def followed_pair(probes: dict[str, np.ndarray], positions: list[int]) -> dict[str, np.ndarray]:
+    """The two probes the hidden-state view follows: the one without a -1, and the middle listed position's."""
+    middle = f"-1 at {positions[len(positions) // 2]}"
+    return {name: probes[name] for name in (NO_MINUS_ONE, middle)}
 
 
 def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list[dict]:
@@ -56,3 +77,138 @@ def first_flip(p: np.ndarray) -> int | None:
     """First step whose decision exceeds 0.5, or None."""
     above = np.flatnonzero(np.asarray(p) > 0.5)
     return int(above[0]) if above.size else None
+
+
+# --- seqmem-probe ---------------------------------------------------------------------------------
+
+MAX_PNG = 100_000  # a plot of more steps is a smear, and matplotlib needs GBs for it
+MAX_TABLE = 60  # longer sequences get the sparkline and summary only, unless --table
+MAX_STEPS = 10_000_000  # every step's decision is kept: ~100 MB, and a few minutes of work at most
+MAX_CHARS = 64 << 20  # more text than MAX_STEPS tokens can take ("-1, " each): refused before it is parsed
+TOKENS = {str(v): v for v in range(-1, 10)}
+
+
+def _position(text: str) -> int:
+    return len(re.findall(r"[^\s,]+", text))  # tokens before this point: only on an error
+
+
+def _parse(text: str, where: str = "") -> np.ndarray:
+    """Integers -1..9 separated by whitespace or one comma; ValueError names the bad token and its position."""
+    if not re.search(r"[^\s,]", text):
+        raise ValueError(f"{where}the sequence is empty: give integers -1..9, for example 1 2 3 -1 5 6")
+    if m := re.search(r"^\s*,|,\s*,|,\s*$", text):
+        raise ValueError(f"{where}an empty value at position {_position(text[: m.start()])} "
+                         "(two commas in a row, or a stray one)")
+    values = array("b")  # a byte a step
+    for i, m in enumerate(re.finditer(r"[^\s,]+", text)):
+        v = TOKENS.get(m.group())
+        if v is None:
+            try:
+                v = int(m.group())
+            except ValueError:
+                raise ValueError(f"{where}token {m.group()[:20]!r} at position {i} is not an integer "
+                                 "(allowed: -1..9)") from None
+            raise ValueError(f"{where}value {v} at position {i} is outside -1..9")
+        if i == MAX_STEPS:
+            raise ValueError(f"{where}more than {MAX_STEPS:,} steps; seqmem-probe keeps every step's decision, "
+                             "so that is as long as it goes")
+        values.append(v)
+    return np.frombuffer(values, dtype=np.int8).astype(np.int64)
+
+
+def parse_sequence(tokens: list[str]) -> np.ndarray:
+    """Integers -1..9 from tokens like "1", "-1", "1,2,3" or "1 2 3"; ValueError names the bad token."""
+    return _parse(" ".join(tokens))
+
+
+def read_sequence(stream: TextIO, name: str) -> np.ndarray:
+    """The same from a text stream; a huge, endless or binary file is refused fast, not read into memory."""
+    where = f"--file {name}: "
+    try:
+        text = stream.read(MAX_CHARS + 1)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}not a text file ({e.reason} at byte {e.start})") from None
+    if "\x00" in text:
+        raise ValueError(f"{where}not a text file (it holds NUL bytes)")
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"{where}more than {MAX_CHARS >> 20} MB of text; seqmem-probe takes at most "
+                         f"{MAX_STEPS:,} steps, since it keeps every step's decision")
+    return _parse(text, where)
+
+
+def report(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
+    """The per-step table (or not), a sparkline, and the decision in words."""
+    lines = []
+    if table:
+        lines.append("step  token  P(-1 seen)")
+        for t, (tok, v) in enumerate(zip(seq, p, strict=True)):
+            mark = "  <- -1" if tok == -1 else ""
+            lines.append(f"{t:4d}  {tok:5d}  {v:10.3f}  {sparkline([v])}{mark}")
+    lines.append(f"trace  {sparkline(p)}" + (f"  ({len(p)} steps, {-(-len(p) // 80)} per character)"
+                                              if len(p) > 80 else ""))
+    flip, where = first_flip(p), np.flatnonzero(seq == -1)
+    verdict = "a -1 was seen" if p[-1] > 0.5 else "no -1 was seen"
+    lines.append(f"decision: {verdict} (P = {p[-1]:.3f} at the last step)")
+    crossed = "never exceeds 0.5" if flip is None else f"first exceeds 0.5 at step {flip}"
+    if where.size:
+        lines.append(f"the -1 arrives at step {where[0]}; the decision {crossed}")
+    else:
+        alarm = " (a false alarm)" if flip is not None else ""
+        lines.append(f"no -1 in the sequence; the decision {crossed}{alarm}")
+    return "\n".join(lines)
+
+
+def _probe(args: argparse.Namespace) -> None:
+    seq = args.sequence
+    model = load_checkpoint(args.model)
+    if len(seq) > 1_000_000:  # minutes of work: say how far it got
+        def progress(done: int) -> None:
+            print(f"  {done:,}/{len(seq):,} steps", file=sys.stderr, flush=True)
+    else:
+        progress = None
+    p = decisions(model, seq[None, :, None], progress)[0]  # (T,)
+    print(f"{model.flavor} from {args.model}, {len(seq)} steps")
+    print(report(seq, p, table=args.table or len(seq) <= MAX_TABLE))
+    if args.png:
+        from seqmem.figures import save, traces_figure  # matplotlib only when asked for
+
+        rows = [{"probe": "your sequence", "step": t, "token": int(k), "p": float(v)}
+                for t, (k, v) in enumerate(zip(seq, p, strict=True))]
+        save(traces_figure({model.flavor: rows}), args.png)
+        print(f"wrote {args.png}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """seqmem-probe: see --help."""
+    p = argparse.ArgumentParser(prog="seqmem-probe", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sequence", nargs="*", help="integers -1..9, space- or comma-separated")
+    p.add_argument("--file", help="read the sequence from this file instead ('-': stdin); for long sequences")
+    p.add_argument("--model", required=True, help="checkpoint written by the train stage, e.g. models/lstm.pt")
+    p.add_argument("--png", help="also write the trace as a PNG here")
+    p.add_argument("--table", action="store_true", help=f"print the per-step table even past {MAX_TABLE} steps")
+    p.add_argument("--debug", action="store_true", help="show tracebacks (or set SEQMEM_DEBUG=1)")
+    args = p.parse_args(argv)
+    try:
+        if args.file and args.sequence:
+            raise ValueError("give the sequence as arguments or with --file, not both")
+        if args.png and os.path.isdir(args.png):
+            raise ValueError(f"--png {args.png} is a folder; give a file name, for example trace.png")
+        if args.file == "-":
+            args.sequence = read_sequence(sys.stdin, "-")
+        elif args.file:
+            with open(args.file, encoding="utf-8") as f:
+                args.sequence = read_sequence(f, args.file)
+        else:
+            args.sequence = parse_sequence(args.sequence)
+        if args.png and len(args.sequence) > MAX_PNG:
+            raise ValueError(f"--png draws at most {MAX_PNG:,} steps, and this sequence has {len(args.sequence):,}")
+    except OSError as e:
+        p.error(f"cannot read --file {args.file}: {e.strerror}")
+    except ValueError as e:
+        p.error(str(e))  # exit 2 with the usage line, before any model is loaded or file written
+    run(_probe, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,6 @@
 """Train a SequenceClassifier on fresh make_data batches, one batch per step."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: help(train) then shows `steps: int = 600`, not 'int'
 import math
 from collections.abc import Callable, Iterable
 
@@ -10,12 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.config import ConfigError, TrainConfig
-from seqmem.data import make_data, seen_so_far
-from seqmem.dataset import ValSet, make_valset
+from seqmem.config import ConfigError, FlavorConfig, TrainConfig
+from seqmem.data import draw, seen_so_far
 from seqmem.evaluate import accuracy
-from seqmem.model import SequenceClassifier
+from seqmem.model import FLAVORS, SequenceClassifier, flavor_of
 from seqmem.numerics import warn_if_unpinned
+from seqmem.valset import ValSet, make_valset
 
 
 class Adam:
@@ -72,12 +71,40 @@ def loss_fn(model: SequenceClassifier, X: np.ndarray, Y: np.ndarray, loss_mode: 
 def train(
     rnn_cls: type[nn.RNNBase],
     *,
+    steps: int = FlavorConfig.steps,
+    batch_size: int = TrainConfig.batch_size,
+    lr: float = FlavorConfig.lr,
+    max_grad_norm: float = FlavorConfig.max_grad_norm,
+    hidden_size: int = FlavorConfig.hidden_size,
+    num_layers: int = FlavorConfig.num_layers,
+    loss_mode: str = FlavorConfig.loss_mode,
+    seed: int = TrainConfig.seed,
+    min_len: int = TrainConfig.min_len,
+    max_len: int = TrainConfig.max_len,
+    p_minus_one: float = TrainConfig.p_minus_one,
+    eval_every: int = TrainConfig.eval_every,
+    threads: int = TrainConfig.threads,
+    device: str = TrainConfig.device,
     val: ValSet | None = None,
     log: Callable[[str], None] | None = print,
-    **config: object,
 ) -> tuple[SequenceClassifier, dict[str, list]]:
-    """Train from TrainConfig's defaults (overridden by keyword); return (model, history)."""
-    cfg = TrainConfig(**config)  # type- and range-checks every keyword
+    """Train a classifier around `rnn_cls` (nn.RNN, nn.LSTM or nn.GRU); return (model, history).
+
+    The defaults are the pipeline's (seqmem/config.py). `val` is scored every `eval_every` steps
+    (by default 512 held-out sequences); `log` gets a progress line each time.
+    """
+    name = flavor_of(rnn_cls)
+    section = FlavorConfig(hidden_size=hidden_size, num_layers=num_layers, loss_mode=loss_mode, lr=lr,
+                           max_grad_norm=max_grad_norm, steps=steps)
+    cfg = TrainConfig(seed=seed, batch_size=batch_size, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one,
+                      eval_every=eval_every, threads=threads, device=device, **{name: section})
+    return fit(cfg, name, val=val, log=log)
+
+
+def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
+        log: Callable[[str], None] | None = print) -> tuple[SequenceClassifier, dict[str, list]]:
+    """train() for a checked config, as the pipeline's train stage builds it from params.yaml."""
+    own = cfg.flavor(flavor)
     warn_if_unpinned()
     device = resolve_device(cfg.device)
     threads = torch.get_num_threads()
@@ -87,28 +114,27 @@ def train(
         rng = np.random.default_rng(cfg.seed)  # batches come from their own stream, apart from the weights'
         if val is None:  # a held-out set from another stream, for the progress log
             val = make_valset(512, np.random.default_rng([cfg.seed, 1]), min_len=cfg.min_len, max_len=cfg.max_len)
-        model = SequenceClassifier(rnn_cls, cfg.hidden_size, cfg.num_layers).to(device)
-        opt = Adam(model.parameters(), lr=cfg.lr)
+        model = SequenceClassifier(FLAVORS[flavor], own.hidden_size, own.num_layers).to(device)
+        opt = Adam(model.parameters(), lr=own.lr)
         history: dict[str, list] = {"loss": [], "val_step": [], "val_acc": []}
-        data_kw = dict(min_len=cfg.min_len, max_len=cfg.max_len, p_minus_one=cfg.p_minus_one)
-        for step in range(1, cfg.steps + 1):
-            X, Y = make_data(cfg.batch_size, rng, **data_kw)  # (B, T, 1), (B, 1)
-            loss = loss_fn(model, X, Y, cfg.loss_mode)
+        for step in range(1, own.steps + 1):
+            X, Y = draw(cfg.batch_size, rng, cfg)  # (B, T, 1), (B, 1)
+            loss = loss_fn(model, X, Y, own.loss_mode)
             opt.zero_grad()
             loss.backward()
-            if cfg.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            if own.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step
+                nn.utils.clip_grad_norm_(model.parameters(), own.max_grad_norm)
             opt.step()
             history["loss"].append(loss.item())
             if not math.isfinite(history["loss"][-1]):  # diverged: stop before a NaN model can be saved
                 raise ConfigError("lr", f"training diverged: the loss is {history['loss'][-1]} at step {step}; "
-                                        f"lower lr (now {cfg.lr:g}) or clip the gradient with max_grad_norm")
-            if step % cfg.eval_every == 0 or step == cfg.steps:
+                                        f"lower lr (now {own.lr:g}) or clip the gradient with max_grad_norm")
+            if step % cfg.eval_every == 0 or step == own.steps:
                 acc = accuracy(model, val)
                 history["val_step"].append(step)
                 history["val_acc"].append(acc)
                 if log:
-                    log(f"{model.flavor:>4} step {step:5d}/{cfg.steps}  loss {loss.item():.4f}  val_acc {acc:.4f}")
+                    log(f"{flavor:>4} step {step:5d}/{own.steps}  loss {loss.item():.4f}  val_acc {acc:.4f}")
         return model.eval(), history
     finally:
         torch.set_num_threads(threads)

@@ -8,8 +8,9 @@ passing this check re-runs nothing downstream. It imports no torch: the answer t
 """
 
 from seqmem.artifacts import write_text
+from seqmem.cli import run
 from seqmem.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, TrainConfig
-from stages.common import check_flavors, load_params, parser, run
+from stages.common import check_flavors, load_params, parser
 
 STAMP = "params checked: every stage may run\n"
 
@@ -22,8 +23,7 @@ def main(args) -> None:
     missing = [k for k in SECTIONS if k not in params]
     if missing:
         raise ConfigError(missing[0], f"missing section in {args.params}")
-    for flavor in check_flavors(params["flavors"]):
-        TrainConfig.from_params(params["train"], flavor)
+    TrainConfig.from_params(params["train"], check_flavors(params["flavors"]))
     DataConfig.from_dict(params["data"], "data")
     EvalConfig.from_dict(params["evaluate"], "evaluate")
     ProbeConfig.from_dict(params["probe"], "probe")

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from seqmem.cli import run
 from seqmem.config import EvalConfig
-from stages.common import load_flavors, load_section, parser, run
+from stages.common import load_flavors, load_section, parser
 
 
 def _pct(v: float | None) -> str:
@@ -15,9 +16,9 @@ def main(args) -> None:
     cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     from seqmem.artifacts import write_csv, write_json
-    from seqmem.dataset import load_valset
     from seqmem.evaluate import report
     from seqmem.model import load_checkpoint
+    from seqmem.valset import load_valset
 
     val = load_valset(args.val)
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}  # load all before writing

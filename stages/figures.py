@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from seqmem.artifacts import ArtifactError
-from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, read_csv, save, traces_figure
-from stages.common import load_flavors, parser, run
+from seqmem.artifacts import ArtifactError, read_csv
+from seqmem.cli import run
+from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, save, traces_figure
+from stages.common import load_flavors, parser
 
 FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
     "loss": (loss_figure, ("step", "loss")),

@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from seqmem.cli import run
 from seqmem.config import DataConfig
-from seqmem.dataset import make_valset, save_valset
-from stages.common import load_section, parser, run
+from seqmem.valset import make_valset, save_valset
+from stages.common import load_section, parser
 
 
 def main(args) -> None:

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from seqmem.cli import run
 from seqmem.config import ProbeConfig
-from stages.common import load_flavors, load_section, parser, run
+from stages.common import load_flavors, load_section, parser
 
 
 def main(args) -> None:
@@ -11,17 +12,15 @@ def main(args) -> None:
     cfg = ProbeConfig.from_dict(load_section(args.params, "probe"), "probe")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     from seqmem.artifacts import write_csv, write_json
-    from seqmem.dataset import load_valset
     from seqmem.hidden import memory_view
     from seqmem.model import load_checkpoint
-    from seqmem.probe import NO_MINUS_ONE, probe_set, staircase_rows, trace_rows
+    from seqmem.probe import followed_pair, probe_set, staircase_rows, trace_rows
+    from seqmem.valset import load_valset
 
     val = load_valset(args.val)
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}
     probes = probe_set(cfg.sequence, cfg.positions)
-    # the hidden-state view follows one negative probe and one positive: the middle listed position
-    middle = f"-1 at {cfg.positions[len(cfg.positions) // 2]}"
-    pair = {name: probes[name] for name in (NO_MINUS_ONE, middle)}
+    pair = followed_pair(probes, cfg.positions)
     metrics = {}
     for f, model in models.items():
         write_csv(trace_rows(model, probes), Path(args.traces) / f"{f}.csv")
@@ -36,7 +35,7 @@ def main(args) -> None:
 def cli(argv: list[str] | None = None) -> None:
     """Command line: see --help."""
     p = parser(__doc__)
-    p.add_argument("--val", required=True, help="validation set from stage generate (for the linear probes)")
+    p.add_argument("--val", required=True, help="validation set from stage generate (for the linear readouts)")
     p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
     p.add_argument("--traces", required=True, help="folder for <flavor>.csv decision traces")
     p.add_argument("--staircase", required=True, help="folder for <flavor>.csv: the -1 at every position")

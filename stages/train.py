@@ -1,20 +1,21 @@
 """Stage train@<flavor>: one definition for every recurrent flavor."""
 
+from seqmem.cli import run
 from seqmem.config import FLAVOR_NAMES, ConfigError, TrainConfig
-from stages.common import load_section, parser, run
+from stages.common import load_section, parser
 
 
 def main(args) -> None:
-    cfg = TrainConfig.from_params(load_section(args.params, "train"), args.flavor)
+    cfg = TrainConfig.from_params(load_section(args.params, "train"), [args.flavor])
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     from seqmem.artifacts import write_csv
-    from seqmem.dataset import load_valset
-    from seqmem.model import FLAVORS, save_checkpoint
-    from seqmem.train import train
+    from seqmem.model import save_checkpoint
+    from seqmem.train import fit
+    from seqmem.valset import load_valset
 
     val = load_valset(args.val)
     try:
-        model, history = train(FLAVORS[args.flavor], val=val, **cfg.__dict__)
+        model, history = fit(cfg, args.flavor, val=val)
     except ConfigError as e:  # diverged: name the section the lr was written in
         raise e.under(f"train.{args.flavor}") from None
     # the model first: CSVs must never describe a run whose model was not written

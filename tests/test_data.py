@@ -5,7 +5,7 @@ import pytest
 
 from seqmem.artifacts import ArtifactError
 from seqmem.data import make_data, make_datum, seen_so_far
-from seqmem.dataset import load_valset, make_valset, save_valset
+from seqmem.valset import load_valset, make_valset, save_valset
 
 
 def test_make_datum_shape_values_and_label():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seqmem.evaluate import flip_stats, position_recall
-from seqmem.hidden import fit_logistic, probe_accuracy, states, top_units
+from seqmem.hidden import fit_logistic, readout_accuracy, states, top_units
 from seqmem.model import SequenceClassifier
 
 LO, HI = 0.1, 0.9
@@ -61,12 +61,12 @@ def test_lstm_states_match_the_batched_forward():
     assert set(states(SequenceClassifier(torch.nn.GRU, 4), X)) == {"h"}
 
 
-def test_linear_probe_reads_a_linear_latent_and_not_noise():
+def test_linear_readout_reads_a_linear_latent_and_not_noise():
     rng = np.random.default_rng(0)
     F = rng.normal(size=(2000, 5))
     y = (F[:, 2] - 0.5 * F[:, 4] > 0.1).astype(float)
     w = fit_logistic(F, y)
     assert np.all(np.isfinite(w)) and abs(w[2]) > abs(w[0]) and w[4] < 0
-    assert probe_accuracy(F, y, np.random.default_rng(1)) > 0.97
-    assert probe_accuracy(F, rng.integers(0, 2, 2000).astype(float), np.random.default_rng(1)) < 0.6
+    assert readout_accuracy(F, y, np.random.default_rng(1)) > 0.97
+    assert readout_accuracy(F, rng.integers(0, 2, 2000).astype(float), np.random.default_rng(1)) < 0.6
     assert top_units(F, y, 2) == [2, 4]

@@ -7,6 +7,7 @@ import torch
 
 from seqmem.artifacts import ArtifactError
 from seqmem.data import make_data
+from seqmem.evaluate import at_last_step
 from seqmem.model import FLAVORS, SequenceClassifier, load_checkpoint, save_checkpoint
 
 
@@ -78,3 +79,17 @@ def test_load_refuses_a_malicious_pickle(tmp_path, monkeypatch):
     with pytest.raises(ArtifactError, match="evil.pt"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_final_is_the_last_column_and_at_last_step_is_each_sequences_own():
+    torch.manual_seed(0)
+    model = SequenceClassifier(torch.nn.LSTM, hidden_size=4)
+    short, long = np.array([[1], [-1], [2]]), np.array([[3], [4], [5], [6], [7]])
+    padded = np.zeros((2, 5, 1), dtype=np.int64)
+    padded[0, :3], padded[1] = short, long
+    with torch.no_grad():
+        final, d = model(padded)
+        own_final, _ = model(short[None])
+    assert torch.equal(final, d[:, -1])  # the contract: the padded last step
+    mine = at_last_step(d[..., 0].numpy(), np.array([3, 5]))
+    assert np.allclose(mine[0], own_final.item()) and not np.allclose(final[0].item(), own_final.item())

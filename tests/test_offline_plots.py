@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import ENV, sh
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]
 
@@ -26,7 +26,7 @@ def rendered(page: Path, profile: Path) -> dict[str, str]:
     return {i: dom[s : min(e for e in ends if e > s)] if s >= 0 else "" for i, s in starts.items()}
 
 
-@pytest.mark.skipif(not CHROMIUM, reason="needs Debian's chromium; .ci/run installs it")
+@pytest.mark.skipif(not CHROMIUM, reason="needs Chromium (Debian's chromium, which .ci/run installs) or Chrome")
 @pytest.mark.skipif(not shutil.which("npm"), reason="needs npm to fetch the Vega packages")
 def test_offline_template_renders_every_plot_in_show_and_diff(repo, tmp_path):
     sh("python", "scripts/offline_plots.py", cwd=repo)  # npm fetch + .dvc/config.local

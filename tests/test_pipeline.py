@@ -41,7 +41,7 @@ def test_repro_measures_memory_and_length_generalization(repro_repo):
     for flavor in ("rnn", "lstm"):
         assert {int(r["length"]) for r in curve if r["model"] == flavor} == set(range(10, 26)) | {30, 60}
     probe = json.loads((repro_repo / "probe.json").read_text())
-    assert set(probe["lstm"]) == {"linear_probe_h", "linear_probe_c"} and set(probe["rnn"]) == {"linear_probe_h"}
+    assert set(probe["lstm"]) == {"linear_readout_h", "linear_readout_c"} and set(probe["rnn"]) == {"linear_readout_h"}
     with open(repro_repo / "plots/staircase/rnn.csv") as f:
         assert len(list(csv.DictReader(f))) == 9 * 9  # the -1 at each of 9 positions, 9 steps each
 

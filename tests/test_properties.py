@@ -42,14 +42,23 @@ def test_make_datum_invariants(size, p, seed):
     x, y = make_datum(size, np.random.default_rng(seed), p_minus_one=p)
     assert x.shape == (size, 1) and y in (0, 1)
     assert x.min() >= -1 and x.max() <= 9 and (x == -1).sum() == y
-    assert y == (1 if p == 1.0 else 0 if p == 0.0 else y)
+    if p in (0.0, 1.0):  # a certain outcome; otherwise y is random, and the rate is tested below
+        assert y == p
+
+
+@settings(max_examples=20, deadline=None)
+@given(p=st.floats(0.05, 0.95), seed=seeds)
+def test_make_datum_holds_a_minus_one_at_rate_p(p, seed):
+    rng = np.random.default_rng(seed)
+    rate = np.mean([make_datum(5, rng, p_minus_one=p)[1] for _ in range(2000)])
+    assert abs(rate - p) < 5 * np.sqrt(p * (1 - p) / 2000)  # 5 sigma: fails by chance ~1 in 10^6
 
 
 @settings(max_examples=100, deadline=None)
 @given(N=st.integers(-5, 0), p=st.one_of(st.floats(1.0, 10, exclude_min=True), st.floats(-10, 0, exclude_max=True),
                                            st.just(float("nan"))))
 def test_invalid_arguments_are_named(N, p):
-    with pytest.raises(ValueError, match="N must be"):
+    with pytest.raises(ValueError, match="N: must be an integer >= 1"):
         make_data(N)
     with pytest.raises(ValueError, match="p_minus_one"):
         make_data(3, p_minus_one=p)

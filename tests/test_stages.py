@@ -79,7 +79,7 @@ def test_probe_writes_heatmap_data_and_hidden_trajectories(outputs):
     hidden = _rows(outputs / "hidden/lstm.csv")
     assert {r["probe"] for r in hidden} == {"no -1", "-1 at 4"}
     assert len({r["unit"] for r in hidden}) == 4  # the top 2 units of h and of the cell state c
-    assert json.loads((outputs / "probe.json").read_text())["lstm"]["linear_probe_c"] > 0.5
+    assert json.loads((outputs / "probe.json").read_text())["lstm"]["linear_readout_c"] > 0.5
 
 
 def test_evaluate_writes_the_length_curve(outputs):

@@ -27,7 +27,7 @@ def test_queued_sweep_runs_both_values_and_plots_diff_compares_them(repo):
     exps = _experiments(repo)
     assert sorted(e["params"]["probe"]["units"] for e in exps.values()) == [1, 3]
     for e in exps.values():
-        assert e["error"] is None and e["metrics"]["probe.json"]["data"]["lstm"]["linear_probe_c"] > 0
+        assert e["error"] is None and e["metrics"]["probe.json"]["data"]["lstm"]["linear_readout_c"] > 0
     names = sorted(exps)
     data = json.loads(sh("dvc", "plots", "diff", *names, "--json", "--split", cwd=repo).stdout)["data"]
     (spec,) = data["plots/traces/lstm.csv"]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from seqmem.config import ConfigError
-from seqmem.dataset import make_valset
 from seqmem.evaluate import accuracy
 from seqmem.train import Adam, train
+from seqmem.valset import make_valset
 
 VAL = make_valset(300, np.random.default_rng(5))
 

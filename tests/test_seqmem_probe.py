@@ -6,9 +6,10 @@ import subprocess
 import pytest
 import torch
 
+from seqmem import probe as probe_cli
 from seqmem.model import SequenceClassifier, save_checkpoint
-from stages import probe_cli
-from stages.probe_cli import cli, parse_sequence
+from seqmem.probe import main as cli
+from seqmem.probe import parse_sequence
 from tests.helpers import ENV
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from seqmem.artifacts import ArtifactError, atomic_path, reason, write_npz
-from seqmem.data import MAX_LEN, MIN_LEN, P_MINUS_ONE, check_args, make_data
+from seqmem.config import Sequences
+from seqmem.data import check_count, draw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,18 +35,20 @@ def make_valset(
     N: int,
     rng: np.random.Generator,
     *,
-    min_len: int = MIN_LEN,
-    max_len: int = MAX_LEN,
-    p_minus_one: float = P_MINUS_ONE,
+    min_len: int = Sequences.min_len,
+    max_len: int = Sequences.max_len,
+    p_minus_one: float = Sequences.p_minus_one,
 ) -> ValSet:
-    """N sequences, each with its own uniform length; one make_data call per distinct length."""
-    check_args(N, min_len, max_len, p_minus_one)
+    """N sequences, each with its own uniform length; one make_data draw per distinct length."""
+    check_count("N", N)
+    spec = Sequences(min_len=min_len, max_len=max_len, p_minus_one=p_minus_one)
     lengths = rng.integers(min_len, max_len + 1, size=N)
     X = np.zeros((N, max_len, 1), dtype=np.int64)
     Y = np.zeros((N, 1), dtype=np.int64)
     for T in np.unique(lengths):
         rows = np.flatnonzero(lengths == T)
-        X[rows, :T], Y[rows] = make_data(len(rows), rng, min_len=int(T), max_len=int(T), p_minus_one=p_minus_one)
+        X[rows, :T], Y[rows] = draw(len(rows), rng, Sequences(min_len=int(T), max_len=int(T),
+                                                                p_minus_one=spec.p_minus_one))
     return ValSet(X, lengths.astype(np.int64), Y)
 
 
