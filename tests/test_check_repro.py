@@ -81,6 +81,7 @@ def commit(repo: Path, message: str) -> None:
     sh("git", "commit", "-qam", message, cwd=repo)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES, ids=["exact", "tolerance"])
 def test_passes_on_an_honest_fresh_clone(repo, mode):
     as_fresh_clone(repo)
@@ -89,6 +90,7 @@ def test_passes_on_an_honest_fresh_clone(repo, mode):
     assert "train@rnn" in res.stdout  # the models were retrained, to the same bits
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES, ids=["exact", "tolerance"])
 def test_fails_on_a_param_changed_without_rerunning(repo, mode):
     params = tiny_params()
@@ -100,6 +102,7 @@ def test_fails_on_a_param_changed_without_rerunning(repo, mode):
     assert "stage probe: params probe modified (in params.yaml)" in res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES, ids=["exact", "tolerance"])
 def test_fails_on_a_hand_edited_plot_file(repo, mode):
     path = repo / "plots/traces/rnn.csv"
@@ -110,6 +113,7 @@ def test_fails_on_a_hand_edited_plot_file(repo, mode):
     assert "stage probe: outs plots/traces modified (edited by hand?)" in res.stdout
 
 
+@pytest.mark.slow
 def test_fails_on_a_hand_edited_metric_and_shows_the_table(repo):
     metrics = json.loads((repo / "metrics.json").read_text())
     true_acc = metrics["lstm"]["accuracy"]
@@ -122,6 +126,7 @@ def test_fails_on_a_hand_edited_metric_and_shows_the_table(repo):
     assert f"| metrics.json | lstm.accuracy | 0.999 | {true_acc} |" in res.stdout
 
 
+@pytest.mark.slow
 def test_a_corrupt_cache_object_is_found_and_the_documented_repair_works(repo):
     lock = check_repro.lock_of(repo / "dvc.lock")
     md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.pt")

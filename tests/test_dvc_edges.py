@@ -12,6 +12,7 @@ from dvc.repo import Repo
 from dvc.stage.cache import _can_hash, _get_stage_hash
 from ruamel.yaml import YAML
 
+from seqmem.artifacts import write_text
 from tests.helpers import sh, tiny_params, write_params
 
 
@@ -109,6 +110,7 @@ def test_exp_run_with_a_bad_value_loses_nothing_and_one_command_restores_params(
     assert tracked_bytes(repo) == before and "up to date" in sh("dvc", "status", cwd=repo).stdout
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
     # at the default width (tiny params have 8), lr 1e30 turns the loss into NaN at step 3
     res = sh("dvc", "exp", "run", "-S", "train.rnn.lr=1e30", "-S", "train.rnn.hidden_size=32", cwd=repo, check=False)
@@ -123,29 +125,33 @@ def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
 
 
+@pytest.mark.slow
 def test_no_positive_in_the_validation_set_still_evaluates(repo):
     params = tiny_params()
     params["data"]["p_minus_one"] = 0
     write_params(repo, params)
-    res = sh("dvc", "repro", cwd=repo)
+    sh("dvc", "repro", "--single-item", "generate", cwd=repo)  # the models stay: evaluate is what crashed
+    res = sh("dvc", "repro", "--single-item", "evaluate", cwd=repo)
     assert "recall" not in res.stderr and "lag0 n/a" in res.stdout
     metrics = json.loads((repo / "metrics.json").read_text())  # strict JSON: no NaN
     assert metrics["rnn"]["recall"] is None and metrics["rnn"]["accuracy_negatives"] is not None
 
 
-def test_temp_files_of_a_killed_write_are_cleaned_and_outputs_are_world_readable(repo):
+def test_temp_files_of_a_killed_write_are_ignored_then_cleaned_and_outputs_follow_the_umask(repo):
     # what a SIGKILL mid-write leaves: a temp beside a file output and one inside a folder output
     stale = [repo / "plots/.loss.png.k1ll3d.tmp", repo / "plots/traces/.rnn.csv.k1ll3d.tmp"]
     for path in stale:
         path.write_bytes(b"half a file")
-    assert "up to date" in sh("dvc", "status", cwd=repo).stdout  # .dvcignore: not part of any output
-    sh("dvc", "repro", "-f", "probe", "figures", cwd=repo)
-    assert not any(p.exists() for p in stale)
-    mode = stat.S_IMODE((repo / "plots/loss.png").stat().st_mode)
-    assert mode == 0o666 & ~0o022, oct(mode)  # the test process runs with umask 022, as users do
-    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+    assert "up to date" in sh("dvc", "status", cwd=repo).stdout  # .dvcignore: part of no output's hash
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # .gitignore
+    for path in stale:  # the next write of the file removes its stale temps
+        target = path.with_name(path.name.split(".")[1] + "." + path.name.split(".")[2])
+        write_text(target.read_text(errors="replace") if target.suffix == ".csv" else "x", target)
+        assert not path.exists()
+        assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~0o022  # pytest runs with umask 022, as users do
 
 
+@pytest.mark.slow
 def test_an_output_path_that_is_a_folder_gives_one_line(repo):
     (repo / "metrics.json").unlink()
     (repo / "metrics.json").mkdir()

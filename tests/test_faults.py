@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from seqmem.valset import make_valset, save_valset
@@ -47,6 +48,7 @@ def test_ctrl_c_mid_training_exits_cleanly_and_writes_nothing(tmp_path):
     assert list((tmp_path / "models").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_then_checkout_and_repro_restore_the_commit(repo):
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     rnn_md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.pt")

@@ -16,6 +16,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]
 
 
+pytestmark = pytest.mark.slow  # every test here is a long end-to-end run
+
 def rendered(page: Path, profile: Path) -> dict[str, str]:
     """Each Vega plot's div after Chromium ran the page's scripts: plot id -> its rendered HTML."""
     ids = re.findall(r"vegaEmbed\('#([^']+)'", page.read_text())

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import ROOT, sh, tiny_params, write_params
@@ -72,6 +73,7 @@ def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
     assert (repo / "models/gru.pt").exists()
 
 
+@pytest.mark.slow
 def test_exp_run_then_plots_diff_shows_both_runs(repo):
     out = sh("dvc", "exp", "run", "-S", "probe.units=1", cwd=repo).stdout
     assert "Running stage 'probe'" in out and "Running stage 'evaluate'" not in out

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import sh
 
+pytestmark = pytest.mark.slow  # every test here is a long end-to-end run
 
 def _experiments(repo: Path) -> dict[str, dict]:
     """name -> {error, metrics, params} of every experiment `dvc exp show` lists."""
