@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from seqmem.artifacts import ArtifactError, atomic_path, reason
-from seqmem.config import FLAVOR_NAMES
+from seqmem.config import FLAVOR_NAMES, FlavorConfig
 
 FLAVORS: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in FLAVOR_NAMES}
 
@@ -27,7 +27,8 @@ def flavor_of(rnn_cls: type[nn.RNNBase]) -> str:
 class SequenceClassifier(nn.Module):
     """Reads a sequence step by step and says, at every step, P(a -1 was seen)."""
 
-    def __init__(self, rnn_cls: type[nn.RNNBase], hidden_size: int = 32, num_layers: int = 1):
+    def __init__(self, rnn_cls: type[nn.RNNBase], hidden_size: int = FlavorConfig.hidden_size,
+                 num_layers: int = FlavorConfig.num_layers):
         super().__init__()
         self.flavor = flavor_of(rnn_cls)
         self.hidden_size, self.num_layers = hidden_size, num_layers

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from stages.common import load_params
+
 ROOT = Path(__file__).resolve().parents[1]
 # the venv's bin first, so `python` in dvc.yaml's cmds is this interpreter, and dvc is this dvc
 ENV = os.environ | {
@@ -24,7 +26,7 @@ GENERATED = ("dvc.lock", "metrics.json", "plots", "data", "models")
 
 def tiny_params() -> dict:
     """The repo's params.yaml shrunk so a whole pipeline runs in seconds."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = load_params(ROOT / "params.yaml")  # as DVC reads it
     params["data"]["num_sequences"] = 200
     params["train"]["eval_every"] = 10
     params["evaluate"].update(num_sequences=50, lengths=[30, 60])
