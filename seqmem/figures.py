@@ -30,51 +30,63 @@ def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figur
         (line,) = ax.plot(steps, loss, alpha=0.25, lw=0.8)
         k = min(smooth, len(loss))
         avg = [sum(loss[i - k + 1 : i + 1]) / k for i in range(k - 1, len(loss))]
-        ax.plot(steps[k - 1 :], avg, color=line.get_color(), lw=1.8, label=name)
-    ax.set(xlabel="step", ylabel="training loss (BCE)", yscale="log", title="Training loss")
+        ax.plot(steps[k - 1 :], avg, color=line.get_color(), lw=1.8, label=name.upper())
+    ax.set(xlabel="training step", ylabel="training loss (BCE)", yscale="log",
+           title=f"Training loss (faint: every step; bold: mean of {smooth})")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
+def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int) -> None:
+    """One legend for all panels, under them: inside a panel it covers the lines."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, handlelength=3.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+
+
 def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: P(-1 seen) against step for each probe, the -1 marked, 0.5 drawn."""
-    fig, axes = plt.subplots(1, len(traces), figsize=(5 * len(traces), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(traces), figsize=(4.2 * len(traces), 3.6), sharey=True, squeeze=False)
     for ax, (name, rows) in zip(axes[0], traces.items(), strict=True):
         probes = list(dict.fromkeys(r["probe"] for r in rows))
         for probe in probes:
             pts = [r for r in rows if r["probe"] == probe]
-            (line,) = ax.plot([r["step"] for r in pts], [r["p"] for r in pts], marker="o", ms=3, label=probe)
+            halo = dict(lw=6, alpha=0.3) if probe == probes[0] else {}  # the no -1 line under the others
+            (line,) = ax.plot([r["step"] for r in pts], [r["p"] for r in pts], marker="o", ms=3, label=probe,
+                              **halo)
             for r in pts:
                 if r["token"] == -1:  # where the -1 arrives
-                    ax.axvline(r["step"], color=line.get_color(), ls=":", lw=1)
+                    ax.axvline(r["step"], color=line.get_color(), ls=":", lw=1.2)
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set(title=name, xlabel="time step", ylim=(-0.05, 1.05))
+        T = int(max(r["step"] for r in rows)) + 1
+        ax.set(title=name.upper(), xlabel="time step", ylim=(-0.05, 1.05), xlim=(-0.6, T - 0.4))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("P(a -1 was seen)")
-    axes[0][-1].legend(fontsize=8, loc="center right")
-    fig.tight_layout()
+    _legend_below(fig, axes[0][0], ncol=len(probes))
     return fig
 
 
 def heatmap_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: row i is the probe with its -1 at step i; a perfect memory is a staircase."""
-    fig, axes = plt.subplots(1, len(staircases), figsize=(4.2 * len(staircases), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(staircases), figsize=(3.6 * len(staircases), 3.4), squeeze=False)
     for ax, (name, rows) in zip(axes[0], staircases.items(), strict=True):
         T = int(max(r["position"] for r in rows)) + 1
         grid = [[0.0] * T for _ in range(T)]
         for r in rows:
             grid[int(r["position"])][int(r["step"])] = r["p"]
         im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="upper")
-        ax.set(title=name, xlabel="time step", ylabel="position of the -1", xticks=range(T), yticks=range(T))
+        for i in range(T):  # the -1 itself: row i, step i
+            ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", lw=1.2))
+        ax.set(title=name.upper(), xlabel="time step", ylabel="position of the -1", xticks=range(T), yticks=range(T))
     fig.colorbar(im, ax=axes[0].tolist(), label="P(a -1 was seen)", shrink=0.9)
     return fig
 
 
 def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: the units most correlated with 'a -1 was seen', on a negative and a positive probe."""
-    fig, axes = plt.subplots(1, len(hidden), figsize=(5 * len(hidden), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(hidden), figsize=(4.2 * len(hidden), 3.6), squeeze=False)
     for ax, (name, rows) in zip(axes[0], hidden.items(), strict=True):
         probes = list(dict.fromkeys(r["probe"] for r in rows))
         for unit in dict.fromkeys(r["unit"] for r in rows):
@@ -84,8 +96,14 @@ def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
                 (line,) = ax.plot([r["step"] for r in pts], [r["value"] for r in pts], ls=style, marker="o", ms=3,
                                   color=color, label=f"{unit}, {probe}")
                 color = line.get_color()
-        ax.set(title=name, xlabel="time step", ylabel="activation")
+        for step in {r["step"] for r in rows if r["token"] == -1}:
+            ax.axvline(step, color="black", ls=":", lw=1.2)
+            ax.annotate("-1", (step, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                        textcoords="offset points", fontsize=8)
+        ax.set(title=name.upper(), xlabel="time step", ylabel="activation")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        # each panel follows its own units: a legend under each, with swatches long enough to show the dash
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8, handlelength=3.5,
+                  frameon=False)
     fig.tight_layout()
     return fig

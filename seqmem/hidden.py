@@ -66,7 +66,7 @@ def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, p
     """Linear-probe accuracy per state kind on (X, lengths), and the top units' trajectories on `probes`.
 
     The latent is "a -1 was seen up to step t", taken at every valid step of every sequence.
-    Returns ({"linear_readout_h": acc, ["linear_readout_c": acc]}, rows {probe, unit, step, value}).
+    Returns ({"linear_readout_h": acc, ["linear_readout_c": acc]}, rows {probe, unit, step, token, value}).
     """
     t = np.arange(X.shape[1])[None, :]
     valid = t < lengths[:, None]  # (N, T): padding is not data
@@ -79,6 +79,6 @@ def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, p
         metrics[f"linear_readout_{kind}"] = readout_accuracy(F, seen, np.random.default_rng(seed))
         for u in top_units(F, seen, units):
             for i, name in enumerate(probes):
-                rows += [{"probe": name, "unit": f"{kind}[{u}]", "step": s, "value": round(float(v), 6)}
-                         for s, v in enumerate(P[kind][i, :, u])]
+                rows += [{"probe": name, "unit": f"{kind}[{u}]", "step": s, "token": int(probes[name][s]),
+                          "value": round(float(v), 6)} for s, v in enumerate(P[kind][i, :, u])]
     return metrics, rows

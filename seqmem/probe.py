@@ -42,11 +42,12 @@ def followed_pair(probes: dict[str, np.ndarray], positions: list[int]) -> dict[s
 
 
 def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list[dict]:
-    """Long-format rows {probe, step, token, p} for every probe and step, ready for dvc plots."""
+    """Long-format rows {model, probe, step, token, p} for every probe and step, ready for dvc plots."""
     X = np.stack(list(probes.values()))[..., None]  # (P, T, 1): all probes share one length
     d = decisions(model, X)  # (P, T)
     return [
-        {"probe": name, "step": t, "token": int(X[i, t, 0]), "p": round(float(d[i, t]), 6)}
+        {"model": model.flavor.upper(), "probe": name, "step": t, "token": int(X[i, t, 0]),
+         "p": round(float(d[i, t]), 6)}
         for i, name in enumerate(probes)
         for t in range(X.shape[1])
     ]

@@ -11,7 +11,7 @@ FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name
     "loss": (loss_figure, ("step", "loss")),
     "traces": (traces_figure, ("probe", "step", "token", "p")),
     "staircase": (heatmap_figure, ("position", "step", "p")),
-    "hidden": (hidden_figure, ("probe", "unit", "step", "value")),
+    "hidden": (hidden_figure, ("probe", "unit", "step", "token", "value")),
 }
 
 

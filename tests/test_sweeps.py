@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import sh
+from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
+
+README = (ROOT / "README.md").read_text()
 
 pytestmark = pytest.mark.slow  # every test here is a long end-to-end run
 
@@ -23,18 +27,36 @@ def _experiments(repo: Path) -> dict[str, dict]:
     return out
 
 
-def test_queued_sweep_runs_both_values_and_plots_diff_compares_them(repo):
-    # a cheap param to sweep keeps the test fast; `train.lstm.hidden_size=16,32` works the same way
-    sh("dvc", "exp", "run", "--queue", "-S", "probe.units=1,3", cwd=repo)
-    sh("dvc", "exp", "run", "--run-all", "-j", "2", cwd=repo)  # queued runs see only what git and DVC track
-    exps = _experiments(repo)
-    assert sorted(e["params"]["probe"]["units"] for e in exps.values()) == [1, 3]
-    for e in exps.values():
-        assert e["error"] is None and e["metrics"]["probe.json"]["data"]["lstm"]["linear_readout_c"] > 0
-    names = sorted(exps)
-    data = json.loads(sh("dvc", "plots", "diff", *names, "--json", "--split", cwd=repo).stdout)["data"]
-    (spec,) = data["plots/traces/lstm.csv"]
-    assert set(spec["revisions"]) == set(names)
+def readme_block(heading: str) -> list[str]:
+    """The commands of the first bash block under a README heading, comments stripped."""
+    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_comparison_commands_run_as_written(repo):
+    params = tiny_params()
+    params["train"]["rnn"]["hidden_size"] = 6  # committed: the README's experiment sets 8
+    write_params(repo, params)
+    sh("dvc", "repro", cwd=repo)
+    sh("git", "commit", "-qam", "rnn hidden 6", cwd=repo)
+    for cmd in readme_block("Change params, compare runs"):
+        res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
+        assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
+    assert "rnn-h8" in _experiments(repo)
+    outputs = {}
+    for cmd in readme_block("Sweeps with the experiment queue"):
+        res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
+        assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
+        outputs[cmd] = res.stdout
+    exps = {n: e for n, e in _experiments(repo).items() if n != "rnn-h8"}
+    assert sorted(e["params"]["train"]["lstm"]["hidden_size"] for e in exps.values()) == [8, 64]
+    for e in exps.values():  # queued runs see only what git and DVC track, and started from the commit
+        assert e["error"] is None and e["params"]["train"]["rnn"]["hidden_size"] == 6
+    table = next(out for cmd, out in outputs.items() if cmd.startswith("dvc exp show"))
+    assert "train.lstm.hidden_size" in table and "probe.units" not in table  # only what changed
+    page = (repo / "dvc_plots/index.html").read_text()
+    assert all(name in page for name in exps)
 
 
 def test_push_then_pull_in_a_fresh_clone_skips_retraining(repo, tmp_path):
