@@ -119,7 +119,7 @@ class Config:
 # --- the params.yaml sections ------------------------------------------------------------------
 
 FLAVOR_NAMES = ("rnn", "lstm", "gru")  # torch.nn's class of each is its name upper-cased
-SECTIONS = ("flavors", "data", "train", "evaluate", "probe")  # params.yaml's top level
+SECTIONS = ("flavors", "data", "train", "evaluate", "retention", "probe")  # params.yaml's top level
 LOSS_MODES = ("every_step", "last_step")
 DEVICES = ("cpu", "cuda", "auto")
 # What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
@@ -173,6 +173,8 @@ class FlavorConfig(Config):
     lr: float = param(2e-2, gt=0.0, le=1e38, doc="Adam learning rate (float32 holds it)")
     max_grad_norm: float = param(1.0, ge=0.0, doc="clip the gradient's global L2 norm to this; 0: no clipping")
     steps: int = param(600, ge=1, doc="optimizer steps")
+    forget_bias: float = param(0.0, ge=-10.0, le=10.0,
+                               doc="added to an LSTM's forget-gate bias at init (Gers et al. 2000); 0 for rnn, gru")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +194,9 @@ class TrainConfig(Sequences):
         super().check()
         for name in FLAVOR_NAMES:
             flavor = getattr(self, name)
+            if flavor and name != "lstm" and flavor.forget_bias != 0:
+                raise ConfigError(f"{name}.forget_bias", f"must be 0: only an LSTM has a forget gate, got "
+                                                         f"{flavor.forget_bias}")
             per_sequence = flavor and self.max_len * flavor.hidden_size * flavor.num_layers * GATES[name]
             if flavor and self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
                 raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
@@ -230,13 +235,26 @@ class EvalConfig(Config):
     """`evaluate:` flip timing and length generalization."""
 
     seed: int = param(1, ge=0, doc="seed of the fixed-length test sets")
-    lengths: list[int] = param([50, 100, 200, 1000], ge=1, doc="fixed lengths far beyond training to test")
+    lengths: list[int] = param([50, 100, 200, 500, 1000, 2000, 5000, 10000], ge=1,
+                               doc="fixed lengths far beyond training to test")
     num_sequences: int = param(500, ge=1, doc="sequences per fixed-length set")
     ignore_first: int = param(1, ge=0, doc="first steps not counted as false alarms")
 
     def check(self) -> None:
         for i, length in enumerate(self.lengths):
             _check_fits(f"lengths[{i}]", self.num_sequences, length)
+
+
+@dataclasses.dataclass(frozen=True)
+class RetentionConfig(Config):
+    """`retention:` how long the memory of a -1 lasts, far past the training lengths."""
+
+    seed: int = param(2, ge=0, doc="seed of the random digits after (and without) the -1")
+    num_sequences: int = param(64, ge=1, doc="sequences with a -1 first, and as many without one")
+    max_distance: int = param(100_000, ge=10, doc="steps after the -1 to follow the decision for")
+
+    def check(self) -> None:
+        _check_fits("num_sequences", self.num_sequences, self.max_distance + 1)
 
 
 @dataclasses.dataclass(frozen=True)

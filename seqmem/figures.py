@@ -68,6 +68,25 @@ def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
+def retention_figure(curves: dict[str, list[dict]]) -> plt.Figure:
+    """Share of sequences still remembering their -1 against distance (log), and false alarms without one."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, rows in curves.items():
+        d = [r["distance"] for r in rows]
+        (line,) = ax.plot(d, [r["latched"] for r in rows], marker="o", ms=3, lw=1.8,
+                          label=f"{name.upper()}: with a -1, still remembered")
+        ax.plot(d, [r["false_alarm"] for r in rows], ls="--", lw=1.2, color=line.get_color(),
+                label=f"{name.upper()}: without a -1, false alarm")
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.axvspan(10, 25, color="grey", alpha=0.15, lw=0, label="training lengths")
+    ax.set(xscale="log", xlabel="steps after the -1 (log scale)", ylabel="share of sequences", ylim=(-0.03, 1.03),
+           title="How long the memory of a -1 lasts")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left")
+    fig.tight_layout()
+    return fig
+
+
 def heatmap_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: row i is the probe with its -1 at step i; a perfect memory is a staircase."""
     fig, axes = plt.subplots(1, len(staircases), figsize=(3.6 * len(staircases), 3.4), squeeze=False)

@@ -66,7 +66,7 @@ class SequenceClassifier(nn.Module):
 
 # steps (sequences x time) per forward pass: the (B, T, H) activations of one chunk stay in the
 # hundreds of MB, whatever the sequence length. Every set the pipeline evaluates today fits in one.
-CHUNK_STEPS = 1 << 20
+CHUNK_STEPS = 1 << 19
 # time steps per forward pass: torch's CPU RNNs keep a small tensor per step (~1 KB), so cap them too
 CHUNK_SPAN = 1 << 16
 

@@ -78,6 +78,7 @@ def train(
     hidden_size: int = FlavorConfig.hidden_size,
     num_layers: int = FlavorConfig.num_layers,
     loss_mode: str = FlavorConfig.loss_mode,
+    forget_bias: float = FlavorConfig.forget_bias,
     seed: int = TrainConfig.seed,
     min_len: int = TrainConfig.min_len,
     max_len: int = TrainConfig.max_len,
@@ -95,7 +96,7 @@ def train(
     """
     name = flavor_of(rnn_cls)
     section = FlavorConfig(hidden_size=hidden_size, num_layers=num_layers, loss_mode=loss_mode, lr=lr,
-                           max_grad_norm=max_grad_norm, steps=steps)
+                           max_grad_norm=max_grad_norm, steps=steps, forget_bias=forget_bias)
     cfg = TrainConfig(seed=seed, batch_size=batch_size, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one,
                       eval_every=eval_every, threads=threads, device=device, **{name: section})
     return fit(cfg, name, val=val, log=log)
@@ -115,6 +116,10 @@ def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
         if val is None:  # a held-out set from another stream, for the progress log
             val = make_valset(512, np.random.default_rng([cfg.seed, 1]), min_len=cfg.min_len, max_len=cfg.max_len)
         model = SequenceClassifier(FLAVORS[flavor], own.hidden_size, own.num_layers).to(device)
+        if own.forget_bias:  # an LSTM's gates are [input, forget, cell, output] in its biases, (4H,)
+            with torch.no_grad():
+                for k in range(own.num_layers):
+                    getattr(model.rnn, f"bias_ih_l{k}")[own.hidden_size : 2 * own.hidden_size] += own.forget_bias
         opt = Adam(model.parameters(), lr=own.lr)
         history: dict[str, list] = {"loss": [], "val_step": [], "val_acc": []}
         for step in range(1, own.steps + 1):

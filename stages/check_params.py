@@ -9,7 +9,7 @@ passing this check re-runs nothing downstream. It imports no torch: the answer t
 
 from seqmem.artifacts import write_text
 from seqmem.cli import run
-from seqmem.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, TrainConfig
+from seqmem.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
 from stages.common import check_flavors, load_params, parser
 
 STAMP = "params checked: every stage may run\n"
@@ -27,6 +27,7 @@ def main(args) -> None:
     DataConfig.from_dict(params["data"], "data")
     EvalConfig.from_dict(params["evaluate"], "evaluate")
     ProbeConfig.from_dict(params["probe"], "probe")
+    RetentionConfig.from_dict(params["retention"], "retention")
     write_text(STAMP, args.out)
 
 

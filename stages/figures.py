@@ -4,7 +4,7 @@ from pathlib import Path
 
 from seqmem.artifacts import ArtifactError, read_csv
 from seqmem.cli import run
-from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, save, traces_figure
+from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, retention_figure, save, traces_figure
 from stages.common import load_flavors, parser
 
 FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
@@ -12,6 +12,7 @@ FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name
     "traces": (traces_figure, ("probe", "step", "token", "p")),
     "staircase": (heatmap_figure, ("position", "step", "p")),
     "hidden": (hidden_figure, ("probe", "unit", "step", "token", "value")),
+    "retention": (retention_figure, ("distance", "latched", "false_alarm")),
 }
 
 

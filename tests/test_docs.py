@@ -5,7 +5,15 @@ import re
 
 import yaml
 
-from seqmem.config import FLAVOR_NAMES, DataConfig, EvalConfig, FlavorConfig, ProbeConfig, TrainConfig
+from seqmem.config import (
+    FLAVOR_NAMES,
+    DataConfig,
+    EvalConfig,
+    FlavorConfig,
+    ProbeConfig,
+    RetentionConfig,
+    TrainConfig,
+)
 from seqmem.train import train
 from stages import check_params
 from stages.common import load_params
@@ -46,7 +54,7 @@ def test_github_workflow_is_valid_and_mirrors_the_readme():
 def test_readme_documents_every_param():
     keys = [f"data.{k}" for k in DataConfig.keys()] + [f"evaluate.{k}" for k in EvalConfig.keys()]
     keys += [f"probe.{k}" for k in ProbeConfig.keys()] + [f"train.{k}" for k in TrainConfig.keys()]
-    keys += [f"train.<flavor>.{k}" for k in FlavorConfig.keys()]
+    keys += [f"train.<flavor>.{k}" for k in FlavorConfig.keys()] + [f"retention.{k}" for k in RetentionConfig.keys()]
     missing = [k for k in keys if f"`{k}`" not in README]
     assert not missing, f"README's params table lacks {missing}"
 

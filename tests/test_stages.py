@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from stages import evaluate, figures, generate, probe, train
+from stages import evaluate, figures, generate, probe, retention, train
 from stages.common import load_section
 from tests.helpers import tiny_params
 
@@ -38,7 +38,9 @@ def outputs(tmp_path_factory) -> Path:
     _cli(probe, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
          "--traces", str(tmp / "traces"), "--staircase", str(tmp / "staircase"), "--hidden", str(tmp / "hidden"),
          "--out", str(tmp / "probe.json"))
-    _cli(figures, params, tmp, *[arg for name in ("loss", "traces", "staircase", "hidden")
+    _cli(retention, params, tmp, "--models", str(tmp / "models"), "--curves", str(tmp / "retention"),
+         "--out", str(tmp / "retention.json"))
+    _cli(figures, params, tmp, *[arg for name in ("loss", "traces", "staircase", "hidden", "retention")
                                  for arg in (f"--{name}", str(tmp / name), f"--{name}-png", str(tmp / f"{name}.png"))])
     return tmp
 
@@ -230,7 +232,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
                      "--out", str(new / "m.json"), "--length-curve", str(new / "l.csv")],
         "probe": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"), "--traces", str(new / "t"),
                   "--staircase", str(new / "s"), "--hidden", str(new / "h"), "--out", str(new / "p.json")],
-        "figures": [arg for name in ("loss", "traces", "staircase", "hidden")
+        "figures": [arg for name in ("loss", "traces", "staircase", "hidden", "retention")
                     for arg in (f"--{name}", str(work / name), f"--{name}-png", str(new / f"{name}.png"))],
     }[stage]
     module = {"train": train, "evaluate": evaluate, "probe": probe, "figures": figures}[stage]

@@ -71,3 +71,14 @@ def test_push_then_pull_in_a_fresh_clone_skips_retraining(repo, tmp_path):
         assert (clone / rel).read_bytes() == (repo / rel).read_bytes()
     assert json.loads(sh("dvc", "status", "--json", cwd=clone).stdout) == {}
     assert "Running stage" not in sh("dvc", "repro", cwd=clone).stdout  # nothing to retrain
+
+
+def test_the_readme_memory_study_runs_as_written(repo):
+    for cmd in readme_block("How long can they remember?"):
+        res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
+        assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
+    exps = _experiments(repo)
+    assert {"train-len25", "train-len50"} <= set(exps)
+    for name in ("train-len25", "train-len50"):
+        assert exps[name]["error"] is None and "retention.json" in exps[name]["metrics"]
+    assert (repo / "dvc_plots/index.html").exists()

@@ -1,0 +1,50 @@
+"""Retention: how long a -1 is remembered, in bounded memory; and the forget-gate bias that fixes the LSTM's leak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqmem.config import ConfigError, RetentionConfig
+from seqmem.model import SequenceClassifier
+from seqmem.retention import distances, retention
+from seqmem.train import train
+
+
+def test_distances_are_log_spaced_and_end_at_the_max():
+    d = distances(100_000)
+    assert d[0] == 1 and d[-1] == 100_000 and np.all(np.diff(d) > 0) and len(d) >= 30
+
+
+def one_unit(w: float, u: float, b: float) -> SequenceClassifier:
+    """h_t = tanh(w x_t + u h_{t-1} + b), decision sigmoid(10 h - 5): hand-set, so the answer is known."""
+    model = SequenceClassifier(torch.nn.RNN, hidden_size=1)
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.fill_(w)
+        model.rnn.weight_hh_l0.fill_(u)
+        model.rnn.bias_ih_l0.fill_(b)
+        model.rnn.bias_hh_l0.fill_(0.0)
+        model.head[0].weight.fill_(10.0)
+        model.head[0].bias.fill_(-5.0)
+    return model
+
+
+def test_a_latch_never_forgets_and_a_unit_that_never_flips_has_a_half_life_of_one():
+    # -1 is the only negative input, and here it comes first (h0 = 0): w = -10 lifts h to tanh(7) ~ +1,
+    # where u = 100 holds it against any digit (100 - 3 - 90 > 0); without it, b = -3 sends h to -1 for good
+    cfg = RetentionConfig(num_sequences=4, max_distance=1000)
+    metrics, rows = retention(one_unit(-10.0, 100.0, -3.0), cfg)
+    assert [r["distance"] for r in rows] == list(distances(1000))
+    assert metrics == {"half_life": None, "latched_at_max": 1.0, "false_alarm_at_max": 0.0}
+    metrics, _ = retention(one_unit(0.0, 0.0, -5.0), cfg)  # deaf: never says a -1 was seen
+    assert metrics == {"half_life": 1, "latched_at_max": 0.0, "false_alarm_at_max": 0.0}
+
+
+def test_forget_bias_adds_to_the_lstm_forget_gate_only():
+    base, _ = train(torch.nn.LSTM, steps=1, hidden_size=4, log=None, lr=1e-9)
+    shifted, _ = train(torch.nn.LSTM, steps=1, hidden_size=4, log=None, lr=1e-9, forget_bias=1.0)
+    delta = (shifted.rnn.bias_ih_l0 - base.rnn.bias_ih_l0).detach()  # (4H,): gates i, f, g, o
+    assert torch.allclose(delta[4:8], torch.ones(4), atol=1e-6) and torch.allclose(delta[:4], torch.zeros(4))
+    with pytest.raises(ConfigError, match=r"rnn.forget_bias: must be 0: only an LSTM has a forget gate"):
+        train(torch.nn.RNN, steps=1, forget_bias=1.0, log=None)
