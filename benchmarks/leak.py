@@ -27,6 +27,8 @@ VARIANTS = {  # name: (shared train changes, train.lstm changes)
     "fb1+len50": ({"max_len": 50}, {"forget_bias": 1.0}),
     "len100+bs32": ({"max_len": 100, "batch_size": 32}, {}),
     "len200+bs16": ({"max_len": 200, "batch_size": 16}, {}),
+    "len100+bs32+fb1": ({"max_len": 100, "batch_size": 32}, {"forget_bias": 1.0}),
+    "len100+bs32+900": ({"max_len": 100, "batch_size": 32}, {"steps": 900}),
 }
 
 
