@@ -175,6 +175,9 @@ class FlavorConfig(Config):
     steps: int = param(600, ge=1, doc="optimizer steps")
     forget_bias: float = param(0.0, ge=-10.0, le=10.0,
                                doc="added to an LSTM's forget-gate bias at init (Gers et al. 2000); 0 for rnn, gru")
+    carry_batches: int = param(1, ge=1, le=1_000_000,
+                               doc="a training sequence runs on over 1..this many batches (log-uniform), "
+                                   "its state carried; 1: each batch is fresh sequences")
 
 
 @dataclasses.dataclass(frozen=True)

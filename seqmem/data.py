@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -56,6 +57,44 @@ def draw(N: int, rng: np.random.Generator, spec: Sequences) -> tuple[np.ndarray,
     has = u[:, T] < spec.p_minus_one  # (N,)
     X[has, (u[has, T + 1] * T).astype(np.int64), 0] = -1
     return X, has[:, None].astype(np.int64)
+
+
+class Streams:
+    """Training batches whose rows run on: each row's sequence spans 1..`carry` batches.
+
+    A row's span is log-uniform (short ones common, long ones present), and it holds at most one
+    -1 (with chance p_minus_one), at a uniform batch and step. The trainer carries the recurrent
+    state of running rows and zeroes that of `fresh` ones. With carry 1 each batch is draw()'s, bit for bit.
+    """
+
+    def __init__(self, N: int, rng: np.random.Generator, spec: Sequences, carry: int = 1):
+        self.N, self.rng, self.spec, self.carry = N, rng, spec, carry
+        self.left = np.zeros(N, np.int64)  # batches left in each row's sequence
+        self.pending = np.zeros(N, bool)  # holds a -1 that has not come yet
+        self.seen = np.zeros(N, bool)  # the -1 has come
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """X (N, T, 1) int64, target 'a -1 seen so far' (N, T, 1) float32, fresh (N,) bool."""
+        rng, spec, N = self.rng, self.spec, self.N
+        T = int(rng.integers(spec.min_len, spec.max_len + 1))
+        u = rng.random((N, T + 2))  # draw()'s layout: T digits, "holds a -1", where
+        X = (u[:, :T, None] * 10).astype(np.int64)  # (N, T, 1)
+        fresh = self.left == 0
+        if self.carry > 1:  # floor(e^(u ln(c+1))) is log-uniform over 1..c
+            self.left[fresh] = np.exp(rng.random(fresh.sum()) * math.log(self.carry + 1)).astype(np.int64)
+        else:
+            self.left[fresh] = 1
+        self.pending[fresh] = u[fresh, T] < spec.p_minus_one
+        self.seen[fresh] = False
+        now = self.pending.copy()
+        if self.carry > 1:  # chance 1/left in each batch: uniform over the row's batches
+            now &= rng.random(N) * self.left < 1
+        X[now, (u[now, T + 1] * T).astype(np.int64), 0] = -1
+        self.pending &= ~now
+        target = np.maximum.accumulate(X == -1, axis=1) | self.seen[:, None, None]  # (N, T, 1)
+        self.seen = target[:, -1, 0].copy()
+        self.left -= 1
+        return X, target.astype(np.float32), fresh
 
 
 def seen_so_far(X: np.ndarray) -> np.ndarray:

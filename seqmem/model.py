@@ -13,6 +13,9 @@ from torch import nn
 from seqmem.artifacts import ArtifactError, atomic_path, reason
 from seqmem.config import FLAVOR_NAMES, FlavorConfig
 
+# recurrent state: (layers, N, H), or an LSTM's (h, c) pair of them
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
 FLAVORS: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in FLAVOR_NAMES}
 
 
@@ -43,8 +46,11 @@ class SequenceClassifier(nn.Module):
 
     def hidden(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Top-layer hidden state h_t at every step, (N, T, H)."""
-        out, _ = self.rnn(self.as_input(x))
-        return out
+        return self.run(x)[0]
+
+    def run(self, x: torch.Tensor | np.ndarray, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """(h_t at every step (N, T, H), final recurrent state), starting from `state` (None: zeros)."""
+        return self.rnn(self.as_input(x), state)
 
     def logits(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Pre-sigmoid decision at every step, (N, T, 1); train on these for stability."""

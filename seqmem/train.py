@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqmem.config import ConfigError, FlavorConfig, TrainConfig
-from seqmem.data import draw, seen_so_far
+from seqmem.data import Streams
 from seqmem.evaluate import accuracy
-from seqmem.model import FLAVORS, SequenceClassifier, flavor_of
+from seqmem.model import FLAVORS, SequenceClassifier, State, flavor_of
 from seqmem.numerics import warn_if_unpinned
 from seqmem.valset import ValSet, make_valset
 
@@ -59,13 +59,22 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def loss_fn(model: SequenceClassifier, X: np.ndarray, Y: np.ndarray, loss_mode: str) -> torch.Tensor:
-    """BCE on logits: at every step against 'a -1 seen so far', or on the final step only."""
-    logits = model.logits(X)  # (B, T, 1)
-    device = logits.device
+def loss_fn(logits: torch.Tensor, target: np.ndarray, loss_mode: str) -> torch.Tensor:
+    """BCE on logits (N, T, 1): at every step against 'a -1 seen so far', or on the final step only."""
+    target = torch.from_numpy(target).to(logits.device)  # (N, T, 1)
     if loss_mode == "every_step":
-        return F.binary_cross_entropy_with_logits(logits, torch.from_numpy(seen_so_far(X)).to(device))
-    return F.binary_cross_entropy_with_logits(logits[:, -1], torch.from_numpy(Y).float().to(device))
+        return F.binary_cross_entropy_with_logits(logits, target)
+    return F.binary_cross_entropy_with_logits(logits[:, -1], target[:, -1])
+
+
+def carry_over(state: State | None, fresh: np.ndarray) -> State | None:
+    """The recurrent state for the next batch: zero for fresh rows, detached (backprop stops at a batch)."""
+    if state is None or fresh.all():
+        return None
+    parts = state if isinstance(state, tuple) else (state,)  # each (layers, N, H)
+    keep = torch.from_numpy(~fresh).to(parts[0].device).float()[None, :, None]  # (1, N, 1)
+    parts = tuple(p.detach() * keep for p in parts)
+    return parts if isinstance(state, tuple) else parts[0]
 
 
 def train(
@@ -79,6 +88,7 @@ def train(
     num_layers: int = FlavorConfig.num_layers,
     loss_mode: str = FlavorConfig.loss_mode,
     forget_bias: float = FlavorConfig.forget_bias,
+    carry_batches: int = FlavorConfig.carry_batches,
     seed: int = TrainConfig.seed,
     min_len: int = TrainConfig.min_len,
     max_len: int = TrainConfig.max_len,
@@ -96,7 +106,8 @@ def train(
     """
     name = flavor_of(rnn_cls)
     section = FlavorConfig(hidden_size=hidden_size, num_layers=num_layers, loss_mode=loss_mode, lr=lr,
-                           max_grad_norm=max_grad_norm, steps=steps, forget_bias=forget_bias)
+                           max_grad_norm=max_grad_norm, steps=steps, forget_bias=forget_bias,
+                           carry_batches=carry_batches)
     cfg = TrainConfig(seed=seed, batch_size=batch_size, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one,
                       eval_every=eval_every, threads=threads, device=device, **{name: section})
     return fit(cfg, name, val=val, log=log)
@@ -122,9 +133,11 @@ def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
                     getattr(model.rnn, f"bias_ih_l{k}")[own.hidden_size : 2 * own.hidden_size] += own.forget_bias
         opt = Adam(model.parameters(), lr=own.lr)
         history: dict[str, list] = {"loss": [], "val_step": [], "val_acc": []}
+        batches, state = Streams(cfg.batch_size, rng, cfg, own.carry_batches), None
         for step in range(1, own.steps + 1):
-            X, Y = draw(cfg.batch_size, rng, cfg)  # (B, T, 1), (B, 1)
-            loss = loss_fn(model, X, Y, own.loss_mode)
+            X, target, fresh = batches.next()  # (B, T, 1), (B, T, 1), (B,)
+            h, state = model.run(X, carry_over(state, fresh))  # (B, T, H)
+            loss = loss_fn(model.head[0](h), target, own.loss_mode)
             opt.zero_grad()
             loss.backward()
             if own.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step

@@ -73,3 +73,10 @@ def test_train_shows_every_key_with_the_config_default():
         for key in cls.keys():
             assert sig[key].kind is inspect.Parameter.KEYWORD_ONLY and sig[key].default == getattr(cls, key), key
     assert "steps: int = 600" in str(inspect.signature(train))
+
+
+def test_readme_lists_train_signature_as_help_shows_it():
+    keys = [f"{n}={'print' if p.default is print else repr(p.default)}"
+            for n, p in inspect.signature(train).parameters.items() if n != "rnn_cls"]
+    listed = re.search(r"`(train\(rnn_cls, \*, .*?\))`", README, re.S).group(1)
+    assert " ".join(listed.split()) == f"train(rnn_cls, *, {', '.join(keys)})"
