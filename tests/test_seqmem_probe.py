@@ -116,3 +116,14 @@ def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, mon
     with pytest.raises(ValueError, match="more than 10 steps"):
         parse_sequence(["1"] * 11)
     assert len(parse_sequence(["1"] * 10)) == 10
+
+
+def test_readme_example_is_the_committed_lstms_output(capsys):
+    from tests.helpers import ROOT
+
+    if not (ROOT / "models/lstm.pt").exists():
+        pytest.skip("models/lstm.pt not built: run `dvc repro` first")
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("$ seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
+    cli(["--model", str(ROOT / "models/lstm.pt"), "1", "2", "3", "-1", "5", "6", "7", "8"])
+    assert capsys.readouterr().out.replace(str(ROOT) + "/", "") == block

@@ -78,7 +78,8 @@ def test_the_readme_memory_study_runs_as_written(repo):
         res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
         assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
     exps = _experiments(repo)
-    assert {"train-len25", "train-len50"} <= set(exps)
-    for name in ("train-len25", "train-len50"):
+    assert {"lstm-exercise", "lstm-carry10"} <= set(exps)
+    for name, carry in (("lstm-exercise", 1), ("lstm-carry10", 10)):
         assert exps[name]["error"] is None and "retention.json" in exps[name]["metrics"]
+        assert exps[name]["params"]["train"]["lstm"]["carry_batches"] == carry
     assert (repo / "dvc_plots/index.html").exists()
