@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXERCISE = {"carry_batches": 1}  # the exercise's recipe: every variant starts here, whatever params.yaml says
+# the exercise's recipe: every variant starts here, whatever params.yaml says
+EXERCISE = {"carry_batches": 1, "forget_penalty": 0.0}
 VARIANTS = {  # name: (shared train changes, train.lstm changes)
     "exercise": ({}, {}),
     "fb1": ({}, {"forget_bias": 1.0}),
@@ -35,6 +36,11 @@ VARIANTS = {  # name: (shared train changes, train.lstm changes)
     "carry10": ({}, {"carry_batches": 10}),
     "carry20": ({}, {"carry_batches": 20}),
     "carry10+fb1": ({}, {"carry_batches": 10, "forget_bias": 1.0}),
+    "penalty0.1": ({}, {"forget_penalty": 0.1}),
+    "penalty0.3": ({}, {"forget_penalty": 0.3}),
+    "penalty1": ({}, {"forget_penalty": 1.0}),
+    "penalty3": ({}, {"forget_penalty": 3.0}),
+    "penalty1+carry10": ({}, {"forget_penalty": 1.0, "carry_batches": 10}),
 }
 
 

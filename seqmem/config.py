@@ -175,6 +175,9 @@ class FlavorConfig(Config):
     steps: int = param(600, ge=1, doc="optimizer steps")
     forget_bias: float = param(0.0, ge=-10.0, le=10.0,
                                doc="added to an LSTM's forget-gate bias at init (Gers et al. 2000); 0 for rnn, gru")
+    forget_penalty: float = param(0.0, ge=0.0, le=1e6,
+                                  doc="weight of the LSTM's mean forget gate (each batch's last step) in the loss; "
+                                      "0 for rnn, gru")
     carry_batches: int = param(1, ge=1, le=1_000_000,
                                doc="a training sequence runs on over 1..this many batches (log-uniform), "
                                    "its state carried; 1: each batch is fresh sequences")
@@ -197,9 +200,10 @@ class TrainConfig(Sequences):
         super().check()
         for name in FLAVOR_NAMES:
             flavor = getattr(self, name)
-            if flavor and name != "lstm" and flavor.forget_bias != 0:
-                raise ConfigError(f"{name}.forget_bias", f"must be 0: only an LSTM has a forget gate, got "
-                                                         f"{flavor.forget_bias}")
+            for key in ("forget_bias", "forget_penalty"):
+                if flavor and name != "lstm" and getattr(flavor, key) != 0:
+                    raise ConfigError(f"{name}.{key}", f"must be 0: only an LSTM has a forget gate, got "
+                                                       f"{getattr(flavor, key)}")
             per_sequence = flavor and self.max_len * flavor.hidden_size * flavor.num_layers * GATES[name]
             if flavor and self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
                 raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "

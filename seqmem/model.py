@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seqmem.artifacts import ArtifactError, atomic_path, reason
@@ -51,6 +52,33 @@ class SequenceClassifier(nn.Module):
     def run(self, x: torch.Tensor | np.ndarray, state: State | None = None) -> tuple[torch.Tensor, State]:
         """(h_t at every step (N, T, H), final recurrent state), starting from `state` (None: zeros)."""
         return self.rnn(self.as_input(x), state)
+
+    def run_with_forget_gate(self, x: torch.Tensor | np.ndarray,
+                             state: State | None = None) -> tuple[torch.Tensor, State, torch.Tensor]:
+        """run(), plus an LSTM's forget gate at the last step, every layer: (layers, N, H).
+
+        nn.LSTM keeps its gates inside, so the gate is recomputed from the weights, each layer's
+        input at the last step and its output the step before.
+        """
+        if self.flavor != "lstm":
+            raise ValueError(f"only an LSTM has a forget gate, and this model is {self.flavor!r}")
+        x, H, L = self.as_input(x), self.hidden_size, self.num_layers
+        if state is None:
+            zeros = x.new_zeros(L, x.shape[0], H)
+            state = (zeros, zeros)
+        if L == 1 or x.shape[1] == 1:  # one pass: the output holds the top layer's h_{T-1}
+            h, after = self.rnn(x, state)  # (N, T, H)
+            before = h[:, -2][None] if x.shape[1] > 1 else state[0]  # (layers, N, H)
+        else:  # lower layers' h_{T-1} are not in the output: run the last step on its own
+            head, (before, c) = self.rnn(x[:, :-1], state)
+            last, after = self.rnn(x[:, -1:], (before, c))
+            h = torch.cat([head, last], 1)  # (N, T, H)
+        inputs = [x[:, -1]] + list(after[0][:-1])  # layer k reads layer k-1's new output, (N, in)
+        w = {name: p[H : 2 * H] for name, p in self.rnn.named_parameters()}  # gates: input, forget, cell, output
+        gate = [torch.sigmoid(F.linear(inp, w[f"weight_ih_l{k}"], w[f"bias_ih_l{k}"])
+                              + F.linear(before[k], w[f"weight_hh_l{k}"], w[f"bias_hh_l{k}"]))
+                for k, inp in enumerate(inputs)]
+        return h, after, torch.stack(gate)
 
     def logits(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Pre-sigmoid decision at every step, (N, T, 1); train on these for stability."""

@@ -88,6 +88,7 @@ def train(
     num_layers: int = FlavorConfig.num_layers,
     loss_mode: str = FlavorConfig.loss_mode,
     forget_bias: float = FlavorConfig.forget_bias,
+    forget_penalty: float = FlavorConfig.forget_penalty,
     carry_batches: int = FlavorConfig.carry_batches,
     seed: int = TrainConfig.seed,
     min_len: int = TrainConfig.min_len,
@@ -107,7 +108,7 @@ def train(
     name = flavor_of(rnn_cls)
     section = FlavorConfig(hidden_size=hidden_size, num_layers=num_layers, loss_mode=loss_mode, lr=lr,
                            max_grad_norm=max_grad_norm, steps=steps, forget_bias=forget_bias,
-                           carry_batches=carry_batches)
+                           forget_penalty=forget_penalty, carry_batches=carry_batches)
     cfg = TrainConfig(seed=seed, batch_size=batch_size, min_len=min_len, max_len=max_len, p_minus_one=p_minus_one,
                       eval_every=eval_every, threads=threads, device=device, **{name: section})
     return fit(cfg, name, val=val, log=log)
@@ -136,10 +137,15 @@ def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
         batches, state = Streams(cfg.batch_size, rng, cfg, own.carry_batches), None
         for step in range(1, own.steps + 1):
             X, target, fresh = batches.next()  # (B, T, 1), (B, T, 1), (B,)
-            h, state = model.run(X, carry_over(state, fresh))  # (B, T, H)
-            loss = loss_fn(model.head[0](h), target, own.loss_mode)
+            if own.forget_penalty:  # the gate (layers, B, H) pushed to 0: memory must live in an attractor
+                h, state, gate = model.run_with_forget_gate(X, carry_over(state, fresh))  # h (B, T, H)
+                loss = loss_fn(model.head[0](h), target, own.loss_mode)
+                total = loss + own.forget_penalty * gate.mean()
+            else:
+                h, state = model.run(X, carry_over(state, fresh))  # (B, T, H)
+                total = loss = loss_fn(model.head[0](h), target, own.loss_mode)
             opt.zero_grad()
-            loss.backward()
+            total.backward()
             if own.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step
                 nn.utils.clip_grad_norm_(model.parameters(), own.max_grad_norm)
             opt.step()
