@@ -2,7 +2,8 @@
 
     python benchmarks/leak.py                        # all variants, seeds 0..4 (~3 min on 2 cores)
     python benchmarks/leak.py --variants fb1 --seeds 10 --first-seed 5
-    python benchmarks/leak.py --time                 # training time only, one variant at a time (~3 min)
+    python benchmarks/leak.py --time --variants exercise penalty1   # training time only, taking turns
+    python benchmarks/leak.py --anatomy --variants exercise penalty1  # where the memory lives (seed 0)
 
 For each variant and seed: train the LSTM as the pipeline does (params.yaml, with the variant's
 changes), then accuracy on 500 fresh sequences of length 1,000 and 10,000, the memory half-life
@@ -44,28 +45,34 @@ VARIANTS = {  # name: (shared train changes, train.lstm changes)
 }
 
 
-def child(variant: str, seeds: list[int], time_only: bool) -> None:
+def configs(variants: list[str]):
+    """Each variant's TrainConfig: params.yaml's train section, the exercise's recipe, the variant's changes."""
     from dataclasses import replace
 
     sys.path.insert(0, str(ROOT))
+    from seqmem.config import TrainConfig
+    from stages.common import load_params
+
+    cfg = TrainConfig.from_params(load_params(ROOT / "params.yaml")["train"], ["lstm"])
+    return {v: replace(cfg, **VARIANTS[v][0], lstm=replace(cfg.lstm, **{**EXERCISE, **VARIANTS[v][1]}))
+            for v in variants}
+
+
+def child(variant: str, seeds: list[int]) -> None:
+    from dataclasses import replace
+
+    cfg = configs([variant])[variant]  # first: it puts the repo on sys.path
     import torch
 
-    from seqmem.config import RetentionConfig, TrainConfig
+    from seqmem.config import RetentionConfig
     from seqmem.evaluate import length_accuracy
     from seqmem.retention import retention
     from seqmem.train import fit
-    from stages.common import load_params
 
-    shared, own = VARIANTS[variant]
-    cfg = TrainConfig.from_params(load_params(ROOT / "params.yaml")["train"], ["lstm"])
-    cfg = replace(cfg, **shared, lstm=replace(cfg.lstm, **{**EXERCISE, **own}))
     for seed in seeds:
         t = time.perf_counter()
         model, _ = fit(replace(cfg, seed=seed), "lstm", log=None)
         secs = time.perf_counter() - t
-        if time_only:
-            print(json.dumps({"variant": variant, "seed": seed, "train_s": secs}), flush=True)
-            continue
         torch.set_num_threads(1)
         acc = length_accuracy(model, [1000, 10000], 500, seed=1)
         half = retention(model, RetentionConfig(max_distance=10_000))[0]["half_life"]
@@ -73,30 +80,89 @@ def child(variant: str, seeds: list[int], time_only: bool) -> None:
                           "half_life": half, "train_s": secs}), flush=True)
 
 
+def timing(variants: list[str], seeds: list[int]) -> None:
+    """Training time only, in this process: the variants take turns within each seed, so that this
+    machine's drifting speed (20% and more from minute to minute) hits them alike."""
+    from dataclasses import replace
+
+    cfgs, secs = configs(variants), {v: [] for v in variants}
+    from seqmem.train import fit
+    fit(replace(cfgs[variants[0]], seed=seeds[0]), "lstm", log=None)  # warm-up: first-call costs
+    for seed in seeds:
+        for v in variants:
+            t = time.perf_counter()
+            fit(replace(cfgs[v], seed=seed), "lstm", log=None)
+            secs[v].append(time.perf_counter() - t)
+    first = secs[variants[0]]
+    for v, s in secs.items():
+        ratios = sorted(b / a for a, b in zip(first, s, strict=True))
+        print(f"{v}: {sum(s) / len(s):.2f} s ({min(s):.2f}-{max(s):.2f}) over {len(s)} seeds; "
+              f"{ratios[len(ratios) // 2]:.2f}x {variants[0]}'s time (median over seeds)")
+
+
+def anatomy(variants: list[str], seed: int) -> None:
+    """Where each variant's LSTM keeps the -1: its forget gates, cell states and logit, over 3,000
+    steps after a -1 at step 0, on 16 random sequences."""
+    from dataclasses import replace
+
+    cfgs = configs(variants)
+    import numpy as np
+    import torch
+
+    from seqmem.train import fit
+
+    X = np.random.default_rng(5).integers(0, 10, (16, 3000, 1))  # (N, T, 1)
+    X[:, 0] = -1
+    for v in variants:
+        model, _ = fit(replace(cfgs[v], seed=seed), "lstm", log=None)
+        gates, cells, logits, state = [], [], [], None
+        with torch.no_grad():
+            for t in range(X.shape[1]):  # one step at a time: the forget gate is read at a batch's last step
+                h, state, gate = model.run_with_forget_gate(X[:, t : t + 1], state)
+                gates.append(gate[-1])  # (N, H), the top layer
+                cells.append(state[1][-1])
+                logits.append(model.head[0](h)[:, 0, 0])
+        f, c, z = torch.stack(gates, 1), torch.stack(cells, 1), torch.stack(logits, 1)  # (N, T, H), ..., (N, T)
+        carriers = c[:, 100].abs().mean(0) > 5  # cells that hold a large state 100 steps after the -1
+        f_carriers = f[:, 10:1000][..., carriers].mean((0, 1))
+        fell = (z < 0).any(1)
+        first = (z < 0).float().argmax(1)[fell]
+        parts = [f"mean forget gate {f.mean():.4f}"]
+        if carriers.any():
+            parts.append(f"{int(carriers.sum())} cells with |c| > 5 at step 100, their forget gates "
+                         f"{f_carriers.min():.4f}-{f_carriers.max():.4f} (mean over steps 10..1000)")
+        parts.append(f"max |c| at step 1000: {c[:, 1000].abs().max():.1f}")
+        parts.append("mean logit at steps 10 / 1000 / 2000 / 2999: "
+                     + " / ".join(f"{z[:, t].mean():.1f}" for t in (10, 1000, 2000, 2999)))
+        parts.append(f"forgets at steps {int(first.min())}-{int(first.max())} on {int(fell.sum())} of 16"
+                     if fell.any() else "never forgets")
+        print(f"{v} (seed {seed}): " + "; ".join(parts))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", nargs="*", default=list(VARIANTS))
     p.add_argument("--seeds", type=int, default=5, help="how many training seeds")
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--time", action="store_true", help="only time the training, one variant at a time")
+    p.add_argument("--time", action="store_true", help="only time the training, the variants taking turns")
+    p.add_argument("--anatomy", action="store_true", help="where the memory lives: gates, cells, logit (one seed)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.time:
+        return timing(args.variants, seeds)
+    if args.anatomy:
+        return anatomy(args.variants, args.first_seed)
     if args.child:
-        return child(args.child, list(range(args.first_seed, args.first_seed + args.seeds)), args.time)
+        return child(args.child, seeds)
 
     def run(variant: str) -> list[dict]:
         out = subprocess.run([sys.executable, __file__, "--child", variant, "--seeds", str(args.seeds),
-                              "--first-seed", str(args.first_seed)] + ["--time"] * args.time,
-                             capture_output=True, text=True, check=True).stdout
+                              "--first-seed", str(args.first_seed)], capture_output=True, text=True, check=True).stdout
         return [json.loads(line) for line in out.splitlines()]
 
-    with ThreadPoolExecutor(1 if args.time else 2) as pool:  # two cores; one variant at a time for clean times
+    with ThreadPoolExecutor(2) as pool:  # two cores
         results = dict(zip(args.variants, pool.map(run, args.variants), strict=True))
-    if args.time:
-        for v, rows in results.items():
-            secs = [r["train_s"] for r in rows]
-            print(f"{v}: {sum(secs) / len(secs):.2f} s ({min(secs):.2f}-{max(secs):.2f}) over {len(secs)} seeds")
-        return
     print("| variant | accuracy at 10^3 | accuracy at 10^4 | >= 99% at 10^4 | half-life (steps) | train s |")
     print("|---|---|---|---|---|---|")
     for v, rows in results.items():
