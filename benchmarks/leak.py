@@ -1,6 +1,6 @@
 """The LSTM's leak and its fixes, measured: training seeds x recipe variants.
 
-    python benchmarks/leak.py                        # all variants, seeds 0..4 (~3 min on 2 cores)
+    python benchmarks/leak.py                        # all variants, seeds 0..4 (~7 min on 2 cores)
     python benchmarks/leak.py --variants fb1 --seeds 10 --first-seed 5
     python benchmarks/leak.py --time --variants exercise penalty1   # training time only, taking turns
     python benchmarks/leak.py --anatomy --variants exercise penalty1  # where the memory lives (seed 0)
