@@ -21,6 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import seqmem  # noqa: E402, F401  before torch loads anywhere here: it pins the CPU arithmetic
+
 # the exercise's recipe: every variant starts here, whatever params.yaml says
 EXERCISE = {"carry_batches": 1, "forget_penalty": 0.0}
 VARIANTS = {  # name: (shared train changes, train.lstm changes)
@@ -49,7 +52,6 @@ def configs(variants: list[str]):
     """Each variant's TrainConfig: params.yaml's train section, the exercise's recipe, the variant's changes."""
     from dataclasses import replace
 
-    sys.path.insert(0, str(ROOT))
     from seqmem.config import TrainConfig
     from stages.common import load_params
 
@@ -61,7 +63,6 @@ def configs(variants: list[str]):
 def child(variant: str, seeds: list[int]) -> None:
     from dataclasses import replace
 
-    cfg = configs([variant])[variant]  # first: it puts the repo on sys.path
     import torch
 
     from seqmem.config import RetentionConfig
@@ -69,6 +70,7 @@ def child(variant: str, seeds: list[int]) -> None:
     from seqmem.retention import retention
     from seqmem.train import fit
 
+    cfg = configs([variant])[variant]
     for seed in seeds:
         t = time.perf_counter()
         model, _ = fit(replace(cfg, seed=seed), "lstm", log=None)
@@ -85,8 +87,9 @@ def timing(variants: list[str], seeds: list[int]) -> None:
     machine's drifting speed (20% and more from minute to minute) hits them alike."""
     from dataclasses import replace
 
-    cfgs, secs = configs(variants), {v: [] for v in variants}
     from seqmem.train import fit
+
+    cfgs, secs = configs(variants), {v: [] for v in variants}
     fit(replace(cfgs[variants[0]], seed=seeds[0]), "lstm", log=None)  # warm-up: first-call costs
     for seed in seeds:
         for v in variants:
@@ -105,11 +108,12 @@ def anatomy(variants: list[str], seed: int) -> None:
     steps after a -1 at step 0, on 16 random sequences."""
     from dataclasses import replace
 
-    cfgs = configs(variants)
     import numpy as np
     import torch
 
     from seqmem.train import fit
+
+    cfgs = configs(variants)
 
     X = np.random.default_rng(5).integers(0, 10, (16, 3000, 1))  # (N, T, 1)
     X[:, 0] = -1

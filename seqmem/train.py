@@ -137,13 +137,13 @@ def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
         batches, state = Streams(cfg.batch_size, rng, cfg, own.carry_batches), None
         for step in range(1, own.steps + 1):
             X, target, fresh = batches.next()  # (B, T, 1), (B, T, 1), (B,)
-            if own.forget_penalty:  # the gate (layers, B, H) pushed to 0: memory must live in an attractor
-                h, state, gate = model.run_with_forget_gate(X, carry_over(state, fresh))  # h (B, T, H)
-                loss = loss_fn(model.head[0](h), target, own.loss_mode)
-                total = loss + own.forget_penalty * gate.mean()
+            start = carry_over(state, fresh)
+            if own.forget_penalty:  # the gate pushed to 0: the memory must live in an attractor
+                h, state, gate = model.run_with_forget_gate(X, start)  # (B, T, H), gate (layers, B, H)
             else:
-                h, state = model.run(X, carry_over(state, fresh))  # (B, T, H)
-                total = loss = loss_fn(model.head[0](h), target, own.loss_mode)
+                (h, state), gate = model.run(X, start), None
+            loss = loss_fn(model.head[0](h), target, own.loss_mode)  # the task's BCE: what history logs
+            total = loss if gate is None else loss + own.forget_penalty * gate.mean()
             opt.zero_grad()
             total.backward()
             if own.max_grad_norm:  # a tanh RNN's gradient can explode when a unit saturates: cap the step
