@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqmem.artifacts import ArtifactError, atomic_path, reason
-from seqmem.config import FLAVOR_NAMES, FlavorConfig
+from seqmem.config import FLAVOR_NAMES, MAX_WEIGHTS, ConfigError, FlavorConfig, ModelConfig, weight_shapes
 
 # recurrent state: (layers, N, H), or an LSTM's (h, c) pair of them
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+MAX_CHECKPOINT_BYTES = 4 * MAX_WEIGHTS + (1 << 20)  # the largest model's float32 weights, the pickle and the zip
+MAX_PICKLE_BYTES = 1 << 20  # the pickle holds only keys and the config: a few KB
 
 FLAVORS: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in FLAVOR_NAMES}
 
@@ -103,6 +108,8 @@ class SequenceClassifier(nn.Module):
 CHUNK_STEPS = 1 << 19
 # time steps per forward pass: torch's CPU RNNs keep a small tensor per step (~1 KB), so cap them too
 CHUNK_SPAN = 1 << 16
+# floats of output per pass: a wide model takes fewer steps a chunk (hidden_size 32: CHUNK_STEPS)
+CHUNK_FLOATS = 1 << 24
 
 
 @torch.no_grad()
@@ -116,8 +123,9 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
     model.eval()
     N, T = X.shape[:2]
     out = np.empty((N, T))
-    batch = min(N, CHUNK_STEPS)
-    span = min(max(1, CHUNK_STEPS // batch), CHUNK_SPAN)  # time steps per chunk
+    steps = max(1, min(CHUNK_STEPS, CHUNK_FLOATS // model.hidden_size))  # sequence-steps per chunk
+    batch = min(N, steps)
+    span = min(max(1, steps // batch), CHUNK_SPAN)  # time steps per chunk
     for i in range(0, N, batch):
         state = None  # (layers, B, H), or (h, c) for an LSTM
         for t in range(0, T, span):
@@ -137,26 +145,71 @@ def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
         tmp.write_bytes(buf.getvalue())
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier:
-    """Rebuild a model from save_checkpoint's file; weights_only=True so a crafted pickle can't run code."""
+def _open_zip(path: Path) -> None:
+    """Refuse what is too big, or not torch's zip format, before torch reads a byte of it."""
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
+        size = path.stat().st_size
     except FileNotFoundError:
         raise ArtifactError(f"{path}: no such model file; run `dvc repro` to train it") from None
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not a file")
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ArtifactError(f"{path}: {size:,} bytes; a seqmem checkpoint is at most {MAX_CHECKPOINT_BYTES:,} "
+                            f"(a model of at most {MAX_WEIGHTS:,} weights)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            entries = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (not the zip archive torch.save writes: "
+                            f"{reason(e)})") from None
+    unpacked = sum(e.file_size for e in entries)  # a zip bomb is small on disk
+    pickle = max((e.file_size for e in entries if e.filename.endswith("/data.pkl")), default=0)
+    if unpacked > MAX_CHECKPOINT_BYTES or pickle > MAX_PICKLE_BYTES:
+        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (it unpacks to {unpacked:,} bytes, "
+                            f"{pickle:,} of them pickle; at most {MAX_CHECKPOINT_BYTES:,} and {MAX_PICKLE_BYTES:,})")
+
+
+def _check_weights(path: Path, state: object, cfg: ModelConfig) -> None:
+    """Every tensor the config implies, no other, each float32 of its shape and finite."""
+    if not isinstance(state, dict):
+        raise ArtifactError(f"{path}: state_dict must be a dict of tensors, got {type(state).__name__}")
+    expected = weight_shapes(cfg.flavor, cfg.hidden_size, cfg.num_layers)
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected), key=str)
+    if missing or unexpected:
+        which = f"missing {missing[0]!r}" if missing else f"unexpected key {unexpected[0]!r}"
+        raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} ({which})")
+    for key, shape in expected.items():
+        v = state[key]
+        if not isinstance(v, torch.Tensor) or v.layout != torch.strided or v.dtype != torch.float32:
+            got = (str(v.dtype).removeprefix("torch.") + ("" if v.layout == torch.strided else f" {v.layout}")
+                   if isinstance(v, torch.Tensor) else type(v).__name__)
+            raise ArtifactError(f"{path}: {key} must be a dense float32 tensor, got {got}")
+        if tuple(v.shape) != shape:
+            raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} "
+                                f"(size mismatch: {key} is {tuple(v.shape)}, the config implies {shape})")
+        if not torch.isfinite(v).all():
+            raise ArtifactError(f"{path}: weights hold NaN or inf ({key}): a diverged training run?")
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier:
+    """Rebuild a model from save_checkpoint's file; everything is checked before a model is allocated.
+
+    A checkpoint is input from outside: size, zip layout, config (the `train.<flavor>` rules) and each
+    tensor's key, dtype and shape, then weights_only=True so that a crafted pickle can't run code.
+    """
+    path = Path(path)
+    _open_zip(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError... on bad files
         raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({reason(e)})") from None
     if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "config"}:
         raise ArtifactError(f"{path}: expected a dict with keys ['config', 'state_dict']")
-    cfg = ckpt["config"]
-    if not isinstance(cfg, dict) or cfg.get("flavor") not in FLAVORS:
-        raise ArtifactError(f"{path}: config must name a flavor in {list(FLAVORS)}, got {cfg!r}")
     try:
-        model = SequenceClassifier(FLAVORS[cfg["flavor"]], int(cfg["hidden_size"]), int(cfg["num_layers"]))
-        model.load_state_dict(ckpt["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        why = reason(e, prefer=("size mismatch", "Missing key", "Unexpected key"))
-        raise ArtifactError(f"{path}: weights do not match config {cfg} ({why})") from None
-    bad = [k for k, v in ckpt["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ArtifactError(f"{path}: weights hold NaN or inf ({bad[0]}): a diverged training run?")
+        cfg = ModelConfig.from_dict(ckpt["config"], "config")
+    except ConfigError as e:
+        raise ArtifactError(f"{path}: {e}") from None
+    _check_weights(path, ckpt["state_dict"], cfg)
+    model = SequenceClassifier(FLAVORS[cfg.flavor], cfg.hidden_size, cfg.num_layers)
+    model.load_state_dict(ckpt["state_dict"])
     return model.to(device).eval()

@@ -1,0 +1,115 @@
+"""A checkpoint is input from outside: crafted or damaged ones are refused before a model is allocated."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqmem.artifacts import ArtifactError
+from seqmem.model import MAX_CHECKPOINT_BYTES, SequenceClassifier, load_checkpoint, save_checkpoint
+from tests.helpers import ENV, sh
+
+CONFIG = {"flavor": "lstm", "hidden_size": 4, "num_layers": 1}
+
+
+def _weights(**change) -> dict:
+    torch.manual_seed(0)
+    state = SequenceClassifier(torch.nn.LSTM, 4).state_dict()
+    return {k: change.get("fn", lambda v: v)(v.detach().clone()) for k, v in state.items()}
+
+
+def _with(config: dict | None = None, state: object = None) -> dict:
+    return {"config": CONFIG if config is None else config, "state_dict": _weights() if state is None else state}
+
+
+CRAFTED = [  # (name, checkpoint, text the message must hold)
+    ("hidden_size 4000 x 11 layers, no weights", _with({"flavor": "lstm", "hidden_size": 4000, "num_layers": 11}, {}),
+     "config.hidden_size: lstm with hidden_size 4,000 and num_layers 11 has 1,344,372,001 weights"),
+    ("hidden_size 15000", _with({**CONFIG, "hidden_size": 15000}, {}), "so hidden_size <= 1,022 with num_layers 1"),
+    ("num_layers 1000", _with({**CONFIG, "num_layers": 1000}, {}), "config.num_layers: must be <= 16, got 1000"),
+    ("hidden_size as text", _with({**CONFIG, "hidden_size": "4"}), "config.hidden_size: must be int, got '4' (str)"),
+    ("hidden_size 4.5", _with({**CONFIG, "hidden_size": 4.5}), "config.hidden_size: must be int, got 4.5"),
+    ("hidden_size True", _with({**CONFIG, "hidden_size": True}), "config.hidden_size: must be int, got True"),
+    ("hidden_size a tensor", _with({**CONFIG, "hidden_size": torch.tensor(4)}), "config.hidden_size: must be int"),
+    ("an extra config key", _with({**CONFIG, "dropout": 0.5}), "config.dropout: unknown key"),
+    ("no num_layers", _with({"flavor": "lstm", "hidden_size": 4}), "config.num_layers: missing key"),
+    ("flavor transformer", _with({**CONFIG, "flavor": "transformer"}), "config.flavor: must be one of"),
+    ("bool weights", _with(state=_weights(fn=lambda v: v.bool())), "must be a dense float32 tensor, got bool"),
+    ("int64 weights", _with(state=_weights(fn=lambda v: v.long())), "must be a dense float32 tensor, got int64"),
+    ("float64 weights", _with(state=_weights(fn=lambda v: v.double())), "got float64"),
+    ("sparse weights", _with(state=_weights(fn=lambda v: v.to_sparse())), "must be a dense float32 tensor"),
+    ("a weight that is a list", _with(state={**_weights(), "head.0.bias": [0.0]}), "got list"),
+    ("a missing weight", _with(state={k: v for k, v in _weights().items() if k != "head.0.bias"}),
+     "weights do not match config"),
+    ("an extra weight", _with(state={**_weights(), "rnn.weight_ih_l1": torch.zeros(16, 4)}),
+     "unexpected key 'rnn.weight_ih_l1'"),
+    ("a transposed weight", _with(state=_weights(fn=lambda v: v.t() if v.ndim == 2 else v)), "size mismatch"),
+    ("state_dict a list", _with(state=[1, 2]), "state_dict must be a dict of tensors, got list"),
+    ("NaN weights", _with(state=_weights(fn=lambda v: v * float("nan"))), "weights hold NaN or inf"),
+]
+
+
+@pytest.mark.parametrize("ckpt, expect", [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_a_crafted_checkpoint_is_refused_naming_the_problem(ckpt, expect, tmp_path):
+    torch.save(ckpt, tmp_path / "m.pt")
+    with pytest.raises(ArtifactError, match="m.pt: ") as e:
+        load_checkpoint(tmp_path / "m.pt")
+    assert expect in str(e.value)
+
+
+def test_huge_files_and_zip_bombs_are_refused_before_torch_reads_them(tmp_path):
+    big = tmp_path / "big.pt"
+    with open(big, "wb") as f:
+        f.truncate(MAX_CHECKPOINT_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ArtifactError, match="bytes; a seqmem checkpoint is at most"):
+        load_checkpoint(big)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bomb/data.pkl", b"\0" * (64 << 20))  # 64 MB of pickle in a few KB
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(ArtifactError, match="it unpacks to 67,108,864 bytes"):
+        load_checkpoint(bomb)
+    with pytest.raises(ArtifactError, match="not a file"):
+        load_checkpoint(tmp_path)
+
+
+def test_the_checkpoints_the_pipeline_writes_still_load(tmp_path):
+    for cls, layers in ((torch.nn.RNN, 1), (torch.nn.LSTM, 3), (torch.nn.GRU, 2)):
+        model = SequenceClassifier(cls, hidden_size=5, num_layers=layers)
+        save_checkpoint(model, tmp_path / "m.pt")
+        loaded = load_checkpoint(tmp_path / "m.pt")
+        assert loaded.config() == model.config()
+        for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+            assert torch.equal(a, b), k
+
+
+MEMORY_CAP_MB = 300
+
+
+def _fresh_peak() -> None:
+    """In the child: cap its memory, so allocating the 5.5 GB model described would fail (torch alone is ~230 MB)."""
+    resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_CAP_MB << 20, MEMORY_CAP_MB << 20))
+
+
+def test_seqmem_probe_refuses_a_giant_config_in_little_memory(tmp_path):
+    torch.save(_with({"flavor": "lstm", "hidden_size": 4000, "num_layers": 11}, {}), tmp_path / "m.pt")
+    probe = str(Path(sys.executable).parent / "seqmem-probe")
+    res = subprocess.run([probe, "--model", str(tmp_path / "m.pt"), "1", "-1"], capture_output=True, text=True,
+                         env=ENV, preexec_fn=_fresh_peak)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error (artifact): ") and res.stderr.count("\n") == 1
+    assert "has 1,344,372,001 weights" in res.stderr
+
+
+def test_dvc_repro_of_a_stage_refuses_a_crafted_model(repo):
+    torch.save(_with({**CONFIG, "hidden_size": "32"}), repo / "models/lstm.pt")
+    res = sh("dvc", "repro", "-s", "retention", cwd=repo, check=False)
+    assert res.returncode != 0
+    assert "error (artifact): models/lstm.pt: config.hidden_size: must be int, got '32' (str)" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
