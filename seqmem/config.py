@@ -128,6 +128,34 @@ DEVICES = ("cpu", "cuda", "auto")
 MAX_STEPS = 50_000_000  # sequences x length in one set: about 1 GB
 MAX_TRAIN_FLOATS = 100_000_000  # batch x length x hidden x layers x gates: about 2 GB with backprop's copies
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+MAX_WEIGHTS = 1 << 22  # parameters of one model: a 16 MB checkpoint, about 200 MB to train with Adam
+
+
+def weight_shapes(flavor: str, hidden_size: int, num_layers: int) -> dict[str, tuple[int, ...]]:
+    """The state_dict's keys and shapes of a SequenceClassifier, without building one (torch's layout)."""
+    gh, shapes = GATES[flavor] * hidden_size, {}
+    for k in range(num_layers):
+        shapes |= {f"rnn.weight_ih_l{k}": (gh, 1 if k == 0 else hidden_size), f"rnn.weight_hh_l{k}": (gh, hidden_size),
+                   f"rnn.bias_ih_l{k}": (gh,), f"rnn.bias_hh_l{k}": (gh,)}
+    return shapes | {"head.0.weight": (1, hidden_size), "head.0.bias": (1,)}
+
+
+def n_weights(flavor: str, hidden_size: int, num_layers: int) -> int:
+    """How many parameters a SequenceClassifier of this shape has."""
+    return sum(math.prod(s) for s in weight_shapes(flavor, hidden_size, num_layers).values())
+
+
+def check_weights(key: str, flavor: str, hidden_size: int, num_layers: int) -> None:
+    """At most MAX_WEIGHTS parameters: past that, checkpoints, training and analysis stop fitting."""
+    n = n_weights(flavor, hidden_size, num_layers)
+    if n > MAX_WEIGHTS:
+        lo, hi = 0, hidden_size  # bisect for the largest hidden_size that fits: n grows with it
+        while lo + 1 < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if n_weights(flavor, mid, num_layers) <= MAX_WEIGHTS else (lo, mid)
+        raise ConfigError(key, f"{flavor} with hidden_size {hidden_size:,} and num_layers {num_layers} has "
+                               f"{n:,} weights; at most {MAX_WEIGHTS:,} fit (a 16 MB checkpoint), so "
+                               f"hidden_size <= {lo:,} with num_layers {num_layers}")
 
 
 def _check_fits(key: str, n: int, length: int) -> None:
@@ -135,6 +163,14 @@ def _check_fits(key: str, n: int, length: int) -> None:
         raise ConfigError(key, f"{n:,} sequences of up to {length:,} steps is {n * length:,} steps; at most "
                                f"{MAX_STEPS:,} fit in memory (about 1 GB), so at most {MAX_STEPS // length:,} "
                                f"sequences of {length:,} steps")
+
+
+def _check_distinct(key: str, values: list) -> None:
+    seen = set()
+    for i, v in enumerate(values):
+        if v in seen:
+            raise ConfigError(f"{key}[{i}]", f"repeats {v!r}: each value may be listed once")
+        seen.add(v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,17 +193,31 @@ class DataConfig(Sequences):
     seed: int = param(0, ge=0, doc="seed of the validation set")
     num_sequences: int = param(2000, ge=1, doc="number of validation sequences")
 
-    def check(self) -> None:
-        super().check()
-        _check_fits("num_sequences", self.num_sequences, self.max_len)
+    # what fits is seqmem.budget's to say: the set's size drives four stages' memory
 
 
 @dataclasses.dataclass(frozen=True)
-class FlavorConfig(Config):
-    """`train.<flavor>:` the keys only that flavor's stage reads."""
+class Shape(Config):
+    """A model's size: the keys a checkpoint's config shares with `train.<flavor>:`."""
 
     hidden_size: int = param(32, ge=1, doc="recurrent state size")
-    num_layers: int = param(1, ge=1, doc="stacked recurrent layers")
+    num_layers: int = param(1, ge=1, le=16, doc="stacked recurrent layers")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Shape):
+    """A checkpoint's config: what it takes to rebuild the model, checked before anything is allocated."""
+
+    flavor: str = param("rnn", choices=FLAVOR_NAMES, doc="rnn, lstm or gru")
+
+    def check(self) -> None:
+        check_weights("hidden_size", self.flavor, self.hidden_size, self.num_layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlavorConfig(Shape):
+    """`train.<flavor>:` the keys only that flavor's stage reads."""
+
     loss_mode: str = param("every_step", choices=LOSS_MODES,
                            doc="every_step: BCE on 'a -1 seen so far' at each step; last_step: final step only")
     lr: float = param(2e-2, gt=0.0, le=1e38, doc="Adam learning rate (float32 holds it)")
@@ -204,13 +254,19 @@ class TrainConfig(Sequences):
                 if flavor and name != "lstm" and getattr(flavor, key) != 0:
                     raise ConfigError(f"{name}.{key}", f"must be 0: only an LSTM has a forget gate, got "
                                                        f"{getattr(flavor, key)}")
-            per_sequence = flavor and self.max_len * flavor.hidden_size * flavor.num_layers * GATES[name]
-            if flavor and self.batch_size * per_sequence > MAX_TRAIN_FLOATS:
-                raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
-                                                f"{name} hidden_size {flavor.hidden_size} x {flavor.num_layers} "
-                                                f"layers need about {self.batch_size * per_sequence * 20 / 1e9:.0f} "
-                                                f"GB to train; at most {MAX_TRAIN_FLOATS // per_sequence:,} "
-                                                "sequences fit (about 2 GB)")
+            if flavor:
+                check_weights(f"{name}.hidden_size", name, flavor.hidden_size, flavor.num_layers)
+        # training activations of one sequence, in floats: the widest flavor decides what batch fits
+        per_sequence = {name: self.max_len * f.hidden_size * f.num_layers * GATES[name]
+                        for name in FLAVOR_NAMES if (f := getattr(self, name))}
+        name = max(per_sequence, key=per_sequence.get, default=None)
+        if name and self.batch_size * per_sequence[name] > MAX_TRAIN_FLOATS:
+            f = getattr(self, name)
+            raise ConfigError("batch_size", f"{self.batch_size:,} sequences of up to {self.max_len} steps with "
+                                            f"{name} hidden_size {f.hidden_size} x {f.num_layers} layers need about "
+                                            f"{self.batch_size * per_sequence[name] * 20 / 1e9:.0f} GB to train; "
+                                            f"at most {MAX_TRAIN_FLOATS // per_sequence[name]:,} sequences fit "
+                                            "(about 2 GB)")
         if self.device == "cuda":
             import torch  # only here: configs stay importable without torch
 
@@ -248,6 +304,7 @@ class EvalConfig(Config):
     ignore_first: int = param(1, ge=0, doc="first steps not counted as false alarms")
 
     def check(self) -> None:
+        _check_distinct("lengths", self.lengths)
         for i, length in enumerate(self.lengths):
             _check_fits(f"lengths[{i}]", self.num_sequences, length)
 
@@ -270,9 +327,10 @@ class ProbeConfig(Config):
 
     sequence: list[int] = param([1, 2, 3, 4, 5, 6, 7, 8, 9], ge=0, le=9, doc="probe sequence, values 0..9")
     positions: list[int] = param([0, 4, 8], ge=0, doc="positions at which a copy gets a -1")
-    units: int = param(2, ge=1, doc="hidden units to plot: those most correlated with 'a -1 was seen'")
+    units: int = param(2, ge=1, le=8, doc="hidden units to plot: those most correlated with 'a -1 was seen'")
 
     def check(self) -> None:
+        _check_distinct("positions", self.positions)
         for i, pos in enumerate(self.positions):
             if pos >= len(self.sequence):
                 raise ConfigError(f"positions[{i}]", f"must be < len(sequence) = {len(self.sequence)}, got {pos}")

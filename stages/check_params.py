@@ -2,11 +2,13 @@
 
 DVC deletes a stage's outputs before it runs the stage's command, so a stage that refuses its
 params has already lost them. Every stage depends on this one's stamp, and DVC runs it first
-whenever any param changed: bad params stop the pipeline here, with every output as it was. The
-stamp is `persist` (DVC leaves it in place when this stage runs) and its bytes never change, so
-passing this check re-runs nothing downstream. It imports no torch: the answer takes ~0.3 s.
+whenever any param changed: bad params stop the pipeline here, with every output as it was, and so
+do params whose stages would not fit in memory or whose git-tracked outputs would grow too big
+(seqmem.budget). The stamp is `persist` (DVC leaves it in place when this stage runs) and its bytes
+never change, so passing this check re-runs nothing downstream. It imports no torch: the answer takes ~0.3 s.
 """
 
+from seqmem import budget
 from seqmem.artifacts import write_text
 from seqmem.cli import run
 from seqmem.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
@@ -23,11 +25,13 @@ def main(args) -> None:
     missing = [k for k in SECTIONS if k not in params]
     if missing:
         raise ConfigError(missing[0], f"missing section in {args.params}")
-    TrainConfig.from_params(params["train"], check_flavors(params["flavors"]))
-    DataConfig.from_dict(params["data"], "data")
-    EvalConfig.from_dict(params["evaluate"], "evaluate")
-    ProbeConfig.from_dict(params["probe"], "probe")
-    RetentionConfig.from_dict(params["retention"], "retention")
+    flavors = check_flavors(params["flavors"])
+    train = TrainConfig.from_params(params["train"], flavors)
+    data = DataConfig.from_dict(params["data"], "data")
+    evaluate = EvalConfig.from_dict(params["evaluate"], "evaluate")
+    probe = ProbeConfig.from_dict(params["probe"], "probe")
+    retention = RetentionConfig.from_dict(params["retention"], "retention")
+    budget.check(flavors, data, train, evaluate, retention, probe)
     write_text(STAMP, args.out)
 
 

@@ -75,7 +75,10 @@ def tracked_bytes(repo: Path) -> dict[str, str]:
 BAD = [  # (key, value, the one line the user gets)
     ("flavors", [], "flavors: must be a non-empty list"),
     ("evaluate.lengths", [0], "evaluate.lengths[0]: must be >= 1, got 0"),
-    ("data.num_sequences", 10**9, "data.num_sequences: 1,000,000,000 sequences of up to 25 steps"),
+    ("data.num_sequences", 10**9, "data.num_sequences: the stages that hold the validation set: about"),
+    ("probe.sequence", [1] * 4000,
+     "probe.sequence: plots/staircase/<flavor>.csv: about 289.9 MiB at 4,000 steps, over the 4.0 MiB allowed; "
+     "at most 496 steps fit"),
     ("evaluate.lengths", [10**7], "evaluate.lengths[0]: 50 sequences of up to 10,000,000 steps"),
     ("train.batch_size", 10**7, "train.batch_size: 10,000,000 sequences"),
     ("train.rnn.lr", 1e300, "train.rnn.lr: must be <= 1e+38"),
