@@ -8,12 +8,15 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from seqmem.artifacts import ArtifactError
+from seqmem.artifacts import ArtifactError, reason
 from seqmem.config import ConfigError
 
 
 def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> None:
-    """Run a stage: a bad param or artifact is one line on stderr and exit 2, an OS error exit 1, Ctrl-C 130."""
+    """Run a command: a bad param or artifact is one line on stderr and exit 2, an OS error 1, anything else 3.
+
+    Ctrl-C is exit 130. Outputs are written atomically, so none of these leaves a half-written file.
+    """
     debug = args.debug or os.environ.get("SEQMEM_DEBUG") == "1"
     try:
         main(args)
@@ -33,3 +36,9 @@ def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
     except KeyboardInterrupt:
         print("interrupted: no output was written", file=sys.stderr)
         sys.exit(130)
+    except Exception as e:  # the last guard: a bug or an exhausted machine is one line too, never a traceback
+        if debug:
+            traceback.print_exc()
+        what = "out of memory (MemoryError)" if isinstance(e, MemoryError) else reason(e)
+        print(f"error (internal): {what}, rerun with --debug", file=sys.stderr)
+        sys.exit(3)

@@ -87,10 +87,24 @@ MAX_TABLE = 60  # longer sequences get the sparkline and summary only, unless --
 MAX_STEPS = 10_000_000  # every step's decision is kept: ~100 MB, and a few minutes of work at most
 MAX_CHARS = 64 << 20  # more text than MAX_STEPS tokens can take ("-1, " each): refused before it is parsed
 TOKENS = {str(v): v for v in range(-1, 10)}
+ALLOWED = " ".join(TOKENS)
+VALUE_OPTIONS = ("--model", "--file", "--png")  # options that take a value: the next argument is theirs
 
 
 def _position(text: str) -> int:
     return len(re.findall(r"[^\s,]+", text))  # tokens before this point: only on an error
+
+
+def _bad_token(token: str, i: int) -> str:
+    """Why `token` (at position i) is refused, naming it as the user wrote it."""
+    if re.fullmatch(r"-?[1-9][0-9]*", token, re.ASCII):
+        return f"value {token} at position {i} is outside -1..9"
+    shown = repr(token[:20])
+    try:
+        int(token)  # "+1", "01", "1_0", "١" and "１" all pass int(): numbers, but not written as the task writes them
+    except ValueError:
+        return f"token {shown} at position {i} is not an integer (allowed: {ALLOWED})"
+    return f"token {shown} at position {i} is not one of {ALLOWED}, written in ASCII digits with no sign or leading 0"
 
 
 def _parse(text: str, where: str = "") -> np.ndarray:
@@ -104,12 +118,7 @@ def _parse(text: str, where: str = "") -> np.ndarray:
     for i, m in enumerate(re.finditer(r"[^\s,]+", text)):
         v = TOKENS.get(m.group())
         if v is None:
-            try:
-                v = int(m.group())
-            except ValueError:
-                raise ValueError(f"{where}token {m.group()[:20]!r} at position {i} is not an integer "
-                                 "(allowed: -1..9)") from None
-            raise ValueError(f"{where}value {v} at position {i} is outside -1..9")
+            raise ValueError(f"{where}{_bad_token(m.group(), i)}")
         if i == MAX_STEPS:
             raise ValueError(f"{where}more than {MAX_STEPS:,} steps; seqmem-probe keeps every step's decision, "
                              "so that is as long as it goes")
@@ -159,8 +168,40 @@ def report(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
     return "\n".join(lines)
 
 
-def _probe(args: argparse.Namespace) -> None:
-    seq = args.sequence
+def _read(args: argparse.Namespace) -> np.ndarray:
+    """The sequence from the arguments or --file; ValueError for anything that can't be probed as asked."""
+    if args.file and args.sequence:
+        raise ValueError("give the sequence as arguments or with --file, not both")
+    if args.png:
+        _check_png(args)
+    if args.file == "-":
+        seq = read_sequence(sys.stdin, "-")
+    elif args.file:
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                seq = read_sequence(f, args.file)
+        except OSError as e:
+            raise ValueError(f"cannot read --file {args.file}: {e.strerror}") from None
+    else:
+        seq = parse_sequence(args.sequence)
+    if args.png and len(seq) > MAX_PNG:
+        raise ValueError(f"--png draws at most {MAX_PNG:,} steps, and this sequence has {len(seq):,}")
+    return seq
+
+
+def _check_png(args: argparse.Namespace) -> None:
+    """--png names a new or replaceable .png file, never one of this command's inputs."""
+    if os.path.isdir(args.png):
+        raise ValueError(f"--png {args.png} is a folder; give a file name, for example trace.png")
+    if not args.png.lower().endswith(".png"):
+        raise ValueError(f"--png {args.png}: the name must end in .png, the only format seqmem-probe writes")
+    for flag, path in (("--model", args.model), ("--file", args.file)):
+        if path and path != "-" and os.path.exists(path) and os.path.exists(args.png) and \
+                os.path.samefile(path, args.png):
+            raise ValueError(f"--png {args.png} is the {flag} file: writing it would destroy an input")
+
+
+def _probe(args: argparse.Namespace, seq: np.ndarray) -> None:
     model = load_checkpoint(args.model)
     if len(seq) > 1_000_000:  # minutes of work: say how far it got
         def progress(done: int) -> None:
@@ -179,6 +220,16 @@ def _probe(args: argparse.Namespace) -> None:
         print(f"wrote {args.png}")
 
 
+def _as_positional(argv: list[str]) -> list[str]:
+    """Let a comma-form sequence start with -1: argparse takes "-1,2" for an unknown option.
+
+    argparse reads an argument that starts with a space as a positional one, and the parser
+    skips whitespace, so " -1,2" means what the user typed.
+    """
+    return [f" {a}" if re.match(r"-[0-9]", a) and (i == 0 or argv[i - 1] not in VALUE_OPTIONS) else a
+            for i, a in enumerate(argv)]
+
+
 def main(argv: list[str] | None = None) -> None:
     """seqmem-probe: see --help."""
     p = argparse.ArgumentParser(prog="seqmem-probe", description=__doc__,
@@ -186,29 +237,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("sequence", nargs="*", help="integers -1..9, space- or comma-separated")
     p.add_argument("--file", help="read the sequence from this file instead ('-': stdin); for long sequences")
     p.add_argument("--model", required=True, help="checkpoint written by the train stage, e.g. models/lstm.pt")
-    p.add_argument("--png", help="also write the trace as a PNG here")
+    p.add_argument("--png", help="also write the trace as a PNG here (a .png name, not an input's)")
     p.add_argument("--table", action="store_true", help=f"print the per-step table even past {MAX_TABLE} steps")
     p.add_argument("--debug", action="store_true", help="show tracebacks (or set SEQMEM_DEBUG=1)")
-    args = p.parse_args(argv)
-    try:
-        if args.file and args.sequence:
-            raise ValueError("give the sequence as arguments or with --file, not both")
-        if args.png and os.path.isdir(args.png):
-            raise ValueError(f"--png {args.png} is a folder; give a file name, for example trace.png")
-        if args.file == "-":
-            args.sequence = read_sequence(sys.stdin, "-")
-        elif args.file:
-            with open(args.file, encoding="utf-8") as f:
-                args.sequence = read_sequence(f, args.file)
-        else:
-            args.sequence = parse_sequence(args.sequence)
-        if args.png and len(args.sequence) > MAX_PNG:
-            raise ValueError(f"--png draws at most {MAX_PNG:,} steps, and this sequence has {len(args.sequence):,}")
-    except OSError as e:
-        p.error(f"cannot read --file {args.file}: {e.strerror}")
-    except ValueError as e:
-        p.error(str(e))  # exit 2 with the usage line, before any model is loaded or file written
-    run(_probe, args)
+    args = p.parse_args(_as_positional(sys.argv[1:] if argv is None else argv))
+
+    def probe(args: argparse.Namespace) -> None:
+        try:
+            seq = _read(args)
+        except ValueError as e:
+            p.error(str(e))  # exit 2 with the usage line, before any model is loaded or file written
+        _probe(args, seq)
+
+    run(probe, args)  # Ctrl-C while reading stdin, and anything unexpected, are one line too
 
 
 if __name__ == "__main__":

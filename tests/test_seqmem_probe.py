@@ -1,7 +1,9 @@
 """seqmem-probe: a chosen sequence in, the per-step decision out; bad input refused, nothing written."""
 
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 import torch
@@ -127,3 +129,55 @@ def test_readme_example_is_the_committed_lstms_output(capsys):
     block = readme.split("$ seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
     cli(["--model", str(ROOT / "models/lstm.pt"), "1", "2", "3", "-1", "5", "6", "7", "8"])
     assert capsys.readouterr().out.replace(str(ROOT) + "/", "") == block
+
+
+@pytest.mark.parametrize("token", ["+1", "01", "١", "１", "1_0", "00"])
+def test_a_number_not_written_as_the_task_writes_it_is_named_as_given(token, model_file, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), token, "2", "-1"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert f"token {token!r} at position 0 is not one of -1 0 1 2 3 4 5 6 7 8 9" in err
+
+
+def test_a_comma_sequence_may_start_with_minus_one(model_file, capsys):
+    cli(["--model", str(model_file), "-1,2", "3"])
+    out = capsys.readouterr().out
+    assert "3 steps" in out and "the -1 arrives at step 0" in out
+
+
+@pytest.mark.parametrize("target", ["--model", "--file", "symlink to --model"])
+def test_png_never_overwrites_an_input(target, model_file, tmp_path, capsys):
+    seq = tmp_path / "seq.png"
+    seq.write_text("1 2 -1")
+    model_file = model_file.rename(model_file.with_suffix(".png"))  # a model whose name ends in .png
+    png = {"--model": model_file, "--file": seq, "symlink to --model": tmp_path / "link.png"}[target]
+    if target.startswith("symlink"):
+        png.symlink_to(model_file)
+    before = {p: p.read_bytes() for p in (model_file, seq)}
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), "--file", str(seq), "--png", str(png)])
+    assert e.value.code == 2
+    assert "writing it would destroy an input" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (model_file, seq)} == before
+
+
+def test_png_must_be_named_png(model_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["--model", str(model_file), "1", "-1", "--png", str(tmp_path / "t.svg")])
+    assert e.value.code == 2
+    assert "the name must end in .png" in capsys.readouterr().err
+    assert not (tmp_path / "t.svg").exists()
+
+
+def test_ctrl_c_while_reading_stdin_is_one_line(model_file):
+    exe = shutil.which("seqmem-probe", path=ENV["PATH"])
+    proc = subprocess.Popen([exe, "--model", str(model_file), "--file", "-"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    proc.stdin.write("1 2 ")
+    proc.stdin.flush()
+    time.sleep(3)  # torch imported, waiting on stdin
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == "interrupted: no output was written\n"
