@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from seqmem.artifacts import atomic_path  # noqa: E402
 
+# colour is the model, in every figure and in the Vega templates (.dvc/plots), whatever the order of `flavors:`
+COLORS = {"rnn": "C0", "lstm": "C1", "gru": "C2"}
 PNG_META = {"Software": None}  # no version string in the file: same bytes across matplotlib patch releases
 
 
@@ -27,7 +29,7 @@ def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figur
     for name, rows in histories.items():
         steps = [r["step"] for r in rows]
         loss = [r["loss"] for r in rows]
-        (line,) = ax.plot(steps, loss, alpha=0.25, lw=0.8)
+        (line,) = ax.plot(steps, loss, alpha=0.25, lw=0.8, color=COLORS[name])
         k = min(smooth, len(loss))
         avg = [sum(loss[i - k + 1 : i + 1]) / k for i in range(k - 1, len(loss))]
         ax.plot(steps[k - 1 :], avg, color=line.get_color(), lw=1.8, label=name.upper())
@@ -64,7 +66,7 @@ def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
         ax.set(title=name.upper(), xlabel="time step", ylim=(-0.05, 1.05), xlim=(-0.6, T - 0.4))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("P(a -1 was seen)")
-    _legend_below(fig, axes[0][0], ncol=len(probes))
+    _legend_below(fig, axes[0][0], ncol=min(len(probes), 5))
     return fig
 
 
@@ -74,7 +76,8 @@ def retention_figure(curves: dict[str, list[dict]]) -> plt.Figure:
     for i, (name, rows) in enumerate(curves.items()):
         d = [r["distance"] for r in rows]
         lw = max(5.0 - 2.6 * i, 1.2)  # each model thinner than the last, on top: equal curves stay visible
-        (line,) = ax.plot(d, [r["latched"] for r in rows], lw=lw, label=f"{name.upper()}: with a -1, still remembered")
+        (line,) = ax.plot(d, [r["latched"] for r in rows], lw=lw, color=COLORS[name],
+                          label=f"{name.upper()}: with a -1, still remembered")
         ax.plot(d, [r["false_alarm"] for r in rows], ls="--", lw=lw, color=line.get_color(),
                 label=f"{name.upper()}: without a -1, false alarm")
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
@@ -98,7 +101,9 @@ def heatmap_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
         im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", origin="upper")
         for i in range(T):  # the -1 itself: row i, step i
             ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", lw=1.2))
-        ax.set(title=name.upper(), xlabel="time step", ylabel="position of the -1", xticks=range(T), yticks=range(T))
+        ax.set(title=name.upper(), xlabel="time step", ylabel="position of the -1")
+        if T <= 30:  # a tick per step while they can be read
+            ax.set(xticks=range(T), yticks=range(T))
     fig.colorbar(im, ax=axes[0].tolist(), label="P(a -1 was seen)", shrink=0.9)
     return fig
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seqmem.artifacts import ArtifactError, read_csv
 from seqmem.cli import run
+from seqmem.config import FLAVOR_NAMES
 from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, retention_figure, save, traces_figure
 from stages.common import load_flavors, parser
 
@@ -25,7 +26,7 @@ def _read_all(folder: str, flavors: list[str], columns: tuple[str, ...]) -> dict
 
 
 def main(args) -> None:
-    flavors = load_flavors(args.params)
+    flavors = sorted(load_flavors(args.params), key=FLAVOR_NAMES.index)  # the same figure whatever the list order
     # read and check everything before writing anything
     data = {name: _read_all(getattr(args, name), flavors, cols) for name, (_, cols) in FIGURES.items()}
     for name, (make, _) in FIGURES.items():

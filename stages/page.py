@@ -5,11 +5,29 @@ are blank, with no message. vl-convert (a pip package) carries a bundle of all t
 here into a page template, which .dvc/config names as `plots.html_template`. No npm, no network.
 """
 
-import vl_convert
+import errno
+import resource
 
 from seqmem.artifacts import write_text
 from seqmem.cli import run
 from stages.common import parser
+
+# V8, inside vl-convert, reserves a heap cage of tens of GB of address space (not memory) at start
+# and aborts the process when it can't (measured: 57 GiB of `ulimit -v` fails, 67 GiB works). A
+# cgroup memory limit, which containers use, limits memory, not address space: 1 GiB is plenty.
+V8_ADDRESS_SPACE = 64 << 30
+
+
+def _address_space() -> None:
+    """Lift a soft `ulimit -v` to its hard limit; refuse in one line where that is still too small for V8."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+        soft = hard
+    if soft != resource.RLIM_INFINITY and soft < V8_ADDRESS_SPACE:
+        raise OSError(errno.ENOMEM, f"`ulimit -v` is {soft >> 10:,} KB, and vl-convert's V8 needs about "
+                                    f"{V8_ADDRESS_SPACE >> 30} GiB of address space to start; run without "
+                                    "`ulimit -v` (a cgroup memory limit is fine), then `dvc repro page`")
 
 PAGE = """<!DOCTYPE html>
 <html>
@@ -35,6 +53,9 @@ PAGE = """<!DOCTYPE html>
 
 
 def main(args) -> None:
+    _address_space()
+    import vl_convert  # only now: V8 must not start under an address-space limit it can't live with
+
     bundle = vl_convert.javascript_bundle()
     if "</script" in bundle or "{plot_divs}" in bundle or "{scripts}" in bundle:  # would break the page
         raise RuntimeError("vl-convert's bundle can't be inlined as is")
