@@ -28,18 +28,17 @@ class Cost:
     cost: Callable[[int], int]  # bytes at a given value, the other params as they are
     limit: int
 
-    def check(self) -> None:
-        """Refuse with the key that drives the cost, and the largest value that fits."""
-        now = self.cost(self.value)
-        if now <= self.limit:
-            return
-        lo, hi = 0, self.value  # costs grow with the value: bisect for the largest that fits
+    def over(self) -> bool:
+        """Is it over its limit now?"""
+        return self.cost(self.value) > self.limit
+
+    def largest(self) -> int:
+        """The largest value of the key that fits, the other params as they are; 0 if none does."""
+        lo, hi = 0, self.value  # costs grow with the value: bisect
         while lo + 1 < hi:
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if self.cost(mid) <= self.limit else (lo, mid)
-        fits = f"at most {lo:,} {self.unit} fit" if lo else "nothing fits: lower the other params too"
-        raise ConfigError(self.key, f"{self.what}: about {_size(now)} at {self.value:,} {self.unit}, over the "
-                                    f"{_size(self.limit)} allowed; {fits}")
+        return lo if self.cost(max(lo, 1)) <= self.limit else 0
 
 
 def _size(n: float) -> str:
@@ -72,8 +71,15 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
     def evaluates(n: int = data.num_sequences, e: int = evaluate.num_sequences) -> int:
         return BASE + 32 * max(n * T_val, e * max(evaluate.lengths))
 
-    out: list[Cost] = []
-    for f in flavors:  # a flavor's own keys first: a wide model is refused by its hidden_size
+    # the keys that drive the most first: a refusal names the first key that can fix it alone
+    out = [Cost("the stages that hold the validation set", "data.num_sequences", data.num_sequences, "sequences",
+                lambda n: max([evaluates(n=n)] + [m(f, n=n) for f in flavors for m in (trains, probes)]),
+                STAGE_MEMORY),
+           Cost("stage train", "train.batch_size", train.batch_size, "sequences",
+                lambda b: max(trains(f, b=b) for f in flavors), STAGE_MEMORY),
+        Cost("plots/staircase/<flavor>.csv", "probe.sequence", T, "steps",
+             lambda t: t * t * _row(len(str(t)), len(str(t)), 8), MAX_TRACKED),]
+    for f in flavors:
         own = train.flavor(f)
         out += [
             Cost(f"stages train@{f} and probe", f"train.{f}.hidden_size", own.hidden_size, "units",
@@ -84,14 +90,7 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
             Cost(f"plots/hidden/{f}.csv", "probe.units", probe.units, "units",
                  lambda u, k=kinds[f]: u * k * 2 * T * _row(w + 9, 6, w, 2, 9), MAX_TRACKED),
         ]
-    out += [Cost("the stages that hold the validation set", "data.num_sequences", data.num_sequences, "sequences",
-                lambda n: max([evaluates(n=n)] + [m(f, n=n) for f in flavors for m in (trains, probes)]),
-                STAGE_MEMORY),
-           Cost("stage train", "train.batch_size", train.batch_size, "sequences",
-                lambda b: max(trains(f, b=b) for f in flavors), STAGE_MEMORY)]
     out += [
-        Cost("plots/staircase/<flavor>.csv", "probe.sequence", T, "steps",
-             lambda t: t * t * _row(len(str(t)), len(str(t)), 8), MAX_TRACKED),
         Cost("plots/traces/<flavor>.csv", "probe.positions", P, "positions",
              lambda p: (p + 1) * T * _row(4, w + 9, w, 2, 8), MAX_TRACKED),
         Cost("stage evaluate", "evaluate.num_sequences", evaluate.num_sequences, "sequences",
@@ -107,7 +106,11 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
 
 def check(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: EvalConfig,
           retention: RetentionConfig, probe: ProbeConfig) -> None:
-    """Refuse the first cost over its limit, naming a key that can bring it under on its own if one can."""
-    over = [c for c in costs(flavors, data, train, evaluate, retention, probe) if c.cost(c.value) > c.limit]
-    for cost in sorted(over, key=lambda c: c.cost(1) > c.limit):  # stable: a key that can fix it first
-        cost.check()
+    """Refuse the first cost over its limit whose key can bring it under alone, with the largest value that fits."""
+    over = [c for c in costs(flavors, data, train, evaluate, retention, probe) if c.over()]
+    if not over:
+        return
+    first, n = next(((c, n) for c in over if (n := c.largest())), (over[0], 0))
+    fits = f"at most {n:,} {first.unit} fit" if n else "nothing fits: lower the other params too"
+    raise ConfigError(first.key, f"{first.what}: about {_size(first.cost(first.value))} at {first.value:,} "
+                                 f"{first.unit}, over the {_size(first.limit)} allowed; {fits}")
