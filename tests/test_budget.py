@@ -150,3 +150,15 @@ def test_json_of_the_committed_metrics_is_small():
 
     for name in ("metrics.json", "retention.json", "probe.json"):
         assert len(json.dumps(json.loads((ROOT / name).read_text()))) < budget.MAX_TRACKED
+
+
+def test_the_readme_states_the_limits_the_code_enforces():
+    from seqmem.config import MAX_WEIGHTS, n_weights
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    largest = {f: max(h for h in range(1, 3000) if n_weights(f, h, 1) <= MAX_WEIGHTS) for f in ("rnn", "lstm")}
+    assert f"at most {MAX_WEIGHTS:,}\nweights (hidden_size up to {largest['rnn']:,} for the RNN, " \
+           f"{largest['lstm']:,} for the LSTM" in readme
+    assert f"each stage peaks\nunder {budget.STAGE_MEMORY >> 30} GiB, each tracked CSV or JSON stays under " \
+           f"{budget.MAX_TRACKED >> 20} MiB" in readme
