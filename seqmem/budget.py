@@ -10,7 +10,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from seqmem.config import GATES, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
+from seqmem.config import (
+    GATES,
+    ConfigError,
+    DataConfig,
+    EvalConfig,
+    ProbeConfig,
+    RetentionConfig,
+    TrainConfig,
+    largest_fitting,
+)
 
 STAGE_MEMORY = 4 << 30  # the promise: every stage peaks under 4 GiB (24 GiB machines run two at a time)
 MAX_TRACKED = 4 << 20  # every output git tracks (CSVs, JSON) stays under 4 MiB: a repo, not a data dump
@@ -34,10 +43,7 @@ class Cost:
 
     def largest(self) -> int:
         """The largest value of the key that fits, the other params as they are; 0 if none does."""
-        lo, hi = 0, self.value  # costs grow with the value: bisect
-        while lo + 1 < hi:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if self.cost(mid) <= self.limit else (lo, mid)
+        lo = largest_fitting(lambda v: self.cost(v) <= self.limit, self.value)  # costs grow with the value
         return lo if self.cost(max(lo, 1)) <= self.limit else 0
 
 

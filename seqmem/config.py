@@ -11,6 +11,7 @@ import functools
 import math
 import numbers
 import typing
+from collections.abc import Callable
 from typing import Any, Self
 
 
@@ -145,14 +146,20 @@ def n_weights(flavor: str, hidden_size: int, num_layers: int) -> int:
     return sum(math.prod(s) for s in weight_shapes(flavor, hidden_size, num_layers).values())
 
 
+def largest_fitting(fits: Callable[[int], bool], above: int) -> int:
+    """The largest value below `above` for which `fits` holds, 0 if none; `fits` must hold up to some value only."""
+    lo, hi = 0, above
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
 def check_weights(key: str, flavor: str, hidden_size: int, num_layers: int) -> None:
     """At most MAX_WEIGHTS parameters: past that, checkpoints, training and analysis stop fitting."""
     n = n_weights(flavor, hidden_size, num_layers)
     if n > MAX_WEIGHTS:
-        lo, hi = 0, hidden_size  # bisect for the largest hidden_size that fits: n grows with it
-        while lo + 1 < hi:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if n_weights(flavor, mid, num_layers) <= MAX_WEIGHTS else (lo, mid)
+        lo = largest_fitting(lambda h: n_weights(flavor, h, num_layers) <= MAX_WEIGHTS, hidden_size)
         raise ConfigError(key, f"{flavor} with hidden_size {hidden_size:,} and num_layers {num_layers} has "
                                f"{n:,} weights; at most {MAX_WEIGHTS:,} fit (a 16 MB checkpoint), so "
                                f"hidden_size <= {lo:,} with num_layers {num_layers}")
