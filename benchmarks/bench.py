@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from check_repro import flatten  # noqa: E402  as `dvc metrics` names metrics
 
-from seqmem.config import EvalConfig, ProbeConfig, TrainConfig  # noqa: E402
+from seqmem.core.config import EvalConfig, ProbeConfig, TrainConfig  # noqa: E402
 from seqmem.data import make_data, make_datum  # noqa: E402
 from seqmem.evaluate import accuracy, report  # noqa: E402
 from seqmem.hidden import memory_view  # noqa: E402

@@ -38,7 +38,7 @@ def child(flavor: str, seeds: list[int], overrides: dict) -> None:
     sys.path.insert(0, str(ROOT))
     from dataclasses import replace
 
-    from seqmem.config import FlavorConfig, TrainConfig
+    from seqmem.core.config import FlavorConfig, TrainConfig
     from seqmem.train import fit
     from seqmem.valset import make_valset
     from stages.common import load_params

@@ -52,7 +52,7 @@ def configs(variants: list[str]):
     """Each variant's TrainConfig: params.yaml's train section, the exercise's recipe, the variant's changes."""
     from dataclasses import replace
 
-    from seqmem.config import TrainConfig
+    from seqmem.core.config import TrainConfig
     from stages.common import load_params
 
     cfg = TrainConfig.from_params(load_params(ROOT / "params.yaml")["train"], ["lstm"])
@@ -65,7 +65,7 @@ def child(variant: str, seeds: list[int]) -> None:
 
     import torch
 
-    from seqmem.config import RetentionConfig
+    from seqmem.core.config import RetentionConfig
     from seqmem.evaluate import length_accuracy
     from seqmem.retention import retention
     from seqmem.train import fit

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from seqmem.config import (
+from seqmem.core.config import (
     GATES,
     ConfigError,
     DataConfig,

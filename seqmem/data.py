@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from seqmem.config import ConfigError, Sequences
+from seqmem.core.config import ConfigError, Sequences
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:

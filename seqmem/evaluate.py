@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from seqmem.config import EvalConfig
+from seqmem.core.config import EvalConfig
 from seqmem.model import SequenceClassifier, decisions
 from seqmem.valset import ValSet, make_valset
 
@@ -28,7 +28,8 @@ def accuracy(model: SequenceClassifier, vs: ValSet) -> float:
 def bce(p: np.ndarray, y: np.ndarray) -> float:
     """Mean binary cross-entropy of probabilities p (N,) against labels y (N,).
 
-    In torch, not numpy: numpy picks its log kernel by CPU (AVX-512 has its own), torch's is pinned (seqmem.numerics).
+    In torch, not numpy: numpy picks its log kernel by CPU (AVX-512 has its own), torch's is pinned
+    (seqmem.core.numerics).
     """
     return float(torch.nn.functional.binary_cross_entropy(torch.from_numpy(p), torch.from_numpy(y).double()))
 

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display on CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from seqmem.artifacts import atomic_path  # noqa: E402
+from seqmem.core.artifacts import atomic_path  # noqa: E402
 
 # colour is the model, in every figure and in the Vega templates (.dvc/plots), whatever the order of `flavors:`
 COLORS = {"rnn": "C0", "lstm": "C1", "gru": "C2"}

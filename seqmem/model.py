@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.artifacts import ArtifactError, atomic_path, reason
-from seqmem.config import FLAVOR_NAMES, MAX_WEIGHTS, ConfigError, FlavorConfig, ModelConfig, weight_shapes
+from seqmem.core.artifacts import ArtifactError, atomic_path, reason
+from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, ConfigError, FlavorConfig, ModelConfig, weight_shapes
 
 # recurrent state: (layers, N, H), or an LSTM's (h, c) pair of them
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]

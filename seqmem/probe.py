@@ -18,7 +18,7 @@ from typing import TextIO
 
 import numpy as np
 
-from seqmem.cli import run
+from seqmem.core.errors import run
 from seqmem.model import SequenceClassifier, decisions, load_checkpoint
 
 NO_MINUS_ONE = "no -1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqmem.config import RetentionConfig
+from seqmem.core.config import RetentionConfig
 from seqmem.model import SequenceClassifier, decisions
 
 

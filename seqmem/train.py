@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.config import ConfigError, FlavorConfig, TrainConfig
+from seqmem.core.config import ConfigError, FlavorConfig, TrainConfig
+from seqmem.core.numerics import warn_if_unpinned
 from seqmem.data import Streams
 from seqmem.evaluate import accuracy
 from seqmem.model import FLAVORS, SequenceClassifier, State, flavor_of
-from seqmem.numerics import warn_if_unpinned
 from seqmem.valset import ValSet, make_valset
 
 
@@ -102,7 +102,7 @@ def train(
 ) -> tuple[SequenceClassifier, dict[str, list]]:
     """Train a classifier around `rnn_cls` (nn.RNN, nn.LSTM or nn.GRU); return (model, history).
 
-    The defaults are the pipeline's (seqmem/config.py). `val` is scored every `eval_every` steps
+    The defaults are the pipeline's (seqmem/core/config.py). `val` is scored every `eval_every` steps
     (by default 512 held-out sequences); `log` gets a progress line each time.
     """
     name = flavor_of(rnn_cls)

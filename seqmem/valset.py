@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqmem.artifacts import ArtifactError, atomic_path, reason, write_npz
-from seqmem.config import Sequences
+from seqmem.core.artifacts import ArtifactError, atomic_path, reason, write_npz
+from seqmem.core.config import Sequences
 from seqmem.data import check_count, draw
 
 

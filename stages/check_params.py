@@ -9,10 +9,9 @@ never change, so passing this check re-runs nothing downstream. It imports no to
 """
 
 from seqmem import budget
-from seqmem.artifacts import write_text
-from seqmem.cli import run
-from seqmem.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
-from stages.common import check_flavors, load_params, parser
+from seqmem.core.artifacts import write_text
+from seqmem.core.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
+from stages.common import check_flavors, command, load_params
 
 STAMP = "params checked: every stage may run\n"
 
@@ -35,11 +34,9 @@ def main(args) -> None:
     write_text(STAMP, args.out)
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--out", required=True, help="stamp to write when every param is good")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--out": "stamp to write when every param is good",
+})
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""What every stage shares: the params file, the --debug switch, and one-line errors."""
+"""What every stage shares: its command line, the params file, and one-line errors.
+
+The stages are thin DVC entry points: parse args, load one params section, call seqmem, write outputs.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqmem.config import FLAVOR_NAMES, ConfigError
+from seqmem.core.config import FLAVOR_NAMES, ConfigError
+from seqmem.core.errors import run
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -15,6 +20,21 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     p.add_argument("--debug", action="store_true", help="show tracebacks (or set SEQMEM_DEBUG=1)")
     return p
+
+
+def command(doc: str, main: Callable[[argparse.Namespace], None],
+            args: dict[str, str | dict]) -> Callable[[list[str] | None], None]:
+    """A stage's command line: --params, --debug and `args` (flag: help, or add_argument's keywords), all required.
+
+    It runs `main` under the one-line error handler, so a refusal is one line and an exit code.
+    """
+    def cli(argv: list[str] | None = None) -> None:
+        p = parser(doc)
+        for flag, spec in args.items():
+            p.add_argument(flag, required=True, **({"help": spec} if isinstance(spec, str) else spec))
+        run(main, p.parse_args(argv))
+
+    return cli
 
 
 def load_params(path: str | Path) -> dict:

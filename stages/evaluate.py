@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from seqmem.cli import run
-from seqmem.config import EvalConfig
-from stages.common import load_flavors, load_section, parser
+from seqmem.core.config import EvalConfig
+from stages.common import command, load_flavors, load_section
 
 
 def _pct(v: float | None) -> str:
@@ -15,7 +14,7 @@ def main(args) -> None:
     flavors = load_flavors(args.params)
     cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
-    from seqmem.artifacts import write_csv, write_json
+    from seqmem.core.artifacts import write_csv, write_json
     from seqmem.evaluate import report
     from seqmem.model import load_checkpoint
     from seqmem.valset import load_valset
@@ -33,14 +32,12 @@ def main(args) -> None:
     write_csv(curve, args.length_curve)
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--val", required=True, help="validation set from stage generate")
-    p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
-    p.add_argument("--out", required=True, help="metrics JSON to write")
-    p.add_argument("--length-curve", required=True, help="accuracy-by-length CSV to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--val": "validation set from stage generate",
+    "--models": "folder of <flavor>.pt checkpoints",
+    "--out": "metrics JSON to write",
+    "--length-curve": "accuracy-by-length CSV to write",
+})
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from seqmem.artifacts import ArtifactError, read_csv
-from seqmem.cli import run
-from seqmem.config import FLAVOR_NAMES
+from seqmem.core.artifacts import ArtifactError, read_csv
+from seqmem.core.config import FLAVOR_NAMES
 from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, retention_figure, save, traces_figure
-from stages.common import load_flavors, parser
+from stages.common import command, load_flavors
 
 FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
     "loss": (loss_figure, ("step", "loss")),
@@ -33,13 +32,8 @@ def main(args) -> None:
         save(make(data[name]), getattr(args, f"{name}_png"))
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    for name in FIGURES:
-        p.add_argument(f"--{name}", required=True, help=f"folder of per-flavor {name} CSVs")
-        p.add_argument(f"--{name}-png", required=True, help=f"{name} figure to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {arg: help for name in FIGURES for arg, help in (
+    (f"--{name}", f"folder of per-flavor {name} CSVs"), (f"--{name}-png", f"{name} figure to write"))})
 
 
 if __name__ == "__main__":

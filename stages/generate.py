@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from seqmem.cli import run
-from seqmem.config import DataConfig
+from seqmem.core.config import DataConfig
 from seqmem.valset import make_valset, save_valset
-from stages.common import load_section, parser
+from stages.common import command, load_section
 
 
 def main(args) -> None:
@@ -16,11 +15,9 @@ def main(args) -> None:
     print(f"wrote {args.out}: {len(vs)} sequences, {int(vs.Y.sum())} with a -1")
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--out", required=True, help="validation set (.npz)")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--out": "validation set (.npz)",
+})
 
 
 if __name__ == "__main__":

@@ -8,9 +8,8 @@ here into a page template, which .dvc/config names as `plots.html_template`. No 
 import errno
 import resource
 
-from seqmem.artifacts import write_text
-from seqmem.cli import run
-from stages.common import parser
+from seqmem.core.artifacts import write_text
+from stages.common import command
 
 # V8, inside vl-convert, reserves a heap cage of tens of GB of address space (not memory) at start
 # and aborts the process when it can't (measured: 57 GiB of `ulimit -v` fails, 67 GiB works). A
@@ -62,11 +61,9 @@ def main(args) -> None:
     write_text(PAGE.format(version=vl_convert.__version__, bundle=bundle), args.out)
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--out", required=True, help="page template to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--out": "page template to write",
+})
 
 
 if __name__ == "__main__":

@@ -2,16 +2,15 @@
 
 from pathlib import Path
 
-from seqmem.cli import run
-from seqmem.config import ProbeConfig
-from stages.common import load_flavors, load_section, parser
+from seqmem.core.config import ProbeConfig
+from stages.common import command, load_flavors, load_section
 
 
 def main(args) -> None:
     flavors = load_flavors(args.params)
     cfg = ProbeConfig.from_dict(load_section(args.params, "probe"), "probe")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
-    from seqmem.artifacts import write_csv, write_json
+    from seqmem.core.artifacts import write_csv, write_json
     from seqmem.hidden import memory_view
     from seqmem.model import load_checkpoint
     from seqmem.probe import followed_pair, probe_set, staircase_rows, trace_rows
@@ -32,16 +31,14 @@ def main(args) -> None:
         print(f"{f:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--val", required=True, help="validation set from stage generate (for the linear readouts)")
-    p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
-    p.add_argument("--traces", required=True, help="folder for <flavor>.csv decision traces")
-    p.add_argument("--staircase", required=True, help="folder for <flavor>.csv: the -1 at every position")
-    p.add_argument("--hidden", required=True, help="folder for <flavor>.csv hidden-unit trajectories")
-    p.add_argument("--out", required=True, help="linear-probe metrics JSON to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--val": "validation set from stage generate (for the linear readouts)",
+    "--models": "folder of <flavor>.pt checkpoints",
+    "--traces": "folder for <flavor>.csv decision traces",
+    "--staircase": "folder for <flavor>.csv: the -1 at every position",
+    "--hidden": "folder for <flavor>.csv hidden-unit trajectories",
+    "--out": "linear-probe metrics JSON to write",
+})
 
 
 if __name__ == "__main__":

@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from seqmem.cli import run
-from seqmem.config import RetentionConfig
-from stages.common import load_flavors, load_section, parser
+from seqmem.core.config import RetentionConfig
+from stages.common import command, load_flavors, load_section
 
 
 def main(args) -> None:
@@ -13,7 +12,7 @@ def main(args) -> None:
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     import torch
 
-    from seqmem.artifacts import write_csv, write_json
+    from seqmem.core.artifacts import write_csv, write_json
     from seqmem.model import load_checkpoint
     from seqmem.retention import retention
 
@@ -31,13 +30,11 @@ def main(args) -> None:
     write_json(metrics, args.out)
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--models", required=True, help="folder of <flavor>.pt checkpoints")
-    p.add_argument("--curves", required=True, help="folder for <flavor>.csv retention curves")
-    p.add_argument("--out", required=True, help="retention metrics JSON to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--models": "folder of <flavor>.pt checkpoints",
+    "--curves": "folder for <flavor>.csv retention curves",
+    "--out": "retention metrics JSON to write",
+})
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Stage train@<flavor>: one definition for every recurrent flavor."""
 
-from seqmem.cli import run
-from seqmem.config import FLAVOR_NAMES, ConfigError, TrainConfig
-from stages.common import load_section, parser
+from seqmem.core.config import FLAVOR_NAMES, ConfigError, TrainConfig
+from stages.common import command, load_section
 
 
 def main(args) -> None:
     cfg = TrainConfig.from_params(load_section(args.params, "train"), [args.flavor])
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
-    from seqmem.artifacts import write_csv
+    from seqmem.core.artifacts import write_csv
     from seqmem.model import save_checkpoint
     from seqmem.train import fit
     from seqmem.valset import load_valset
@@ -26,15 +25,13 @@ def main(args) -> None:
     write_csv([{"step": s, "val_acc": a} for s, a in val_rows], args.val_acc)
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """Command line: see --help."""
-    p = parser(__doc__)
-    p.add_argument("--flavor", required=True, choices=FLAVOR_NAMES)
-    p.add_argument("--val", required=True, help="validation set from stage generate")
-    p.add_argument("--model", required=True, help="checkpoint to write")
-    p.add_argument("--loss", required=True, help="per-step training loss CSV to write")
-    p.add_argument("--val-acc", required=True, help="validation accuracy CSV to write")
-    run(main, p.parse_args(argv))
+cli = command(__doc__, main, {
+    "--flavor": {"choices": FLAVOR_NAMES},
+    "--val": "validation set from stage generate",
+    "--model": "checkpoint to write",
+    "--loss": "per-step training loss CSV to write",
+    "--val-acc": "validation accuracy CSV to write",
+})
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def test_every_cost_of_the_committed_params_is_within_its_limit():
 
 
 def _configs(params: dict) -> tuple:
-    from seqmem.config import DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
+    from seqmem.core.config import DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
 
     flavors = params["flavors"]
     return (flavors, DataConfig.from_dict(params["data"], "data"), TrainConfig.from_params(params["train"], flavors),
@@ -153,7 +153,7 @@ def test_json_of_the_committed_metrics_is_small():
 
 
 def test_the_readme_states_the_limits_the_code_enforces():
-    from seqmem.config import MAX_WEIGHTS, n_weights
+    from seqmem.core.config import MAX_WEIGHTS, n_weights
     from tests.helpers import ROOT
 
     readme = (ROOT / "README.md").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqmem.artifacts import ArtifactError
+from seqmem.core.artifacts import ArtifactError
 from seqmem.model import MAX_CHECKPOINT_BYTES, SequenceClassifier, load_checkpoint, save_checkpoint
 from tests.helpers import ENV, sh
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from seqmem.artifacts import ArtifactError
+from seqmem.core.artifacts import ArtifactError
 from seqmem.data import make_data, make_datum, seen_so_far
 from seqmem.valset import load_valset, make_valset, save_valset
 

@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from seqmem.config import (
+from seqmem.core.config import (
     FLAVOR_NAMES,
     DataConfig,
     EvalConfig,

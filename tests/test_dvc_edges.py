@@ -12,7 +12,7 @@ from dvc.repo import Repo
 from dvc.stage.cache import _can_hash, _get_stage_hash
 from ruamel.yaml import YAML
 
-from seqmem.artifacts import write_text
+from seqmem.core.artifacts import write_text
 from tests.helpers import sh, tiny_params, write_params
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.config import ConfigError
+from seqmem.core.config import ConfigError
 from seqmem.model import SequenceClassifier
 from seqmem.train import train
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.artifacts import ArtifactError
+from seqmem.core.artifacts import ArtifactError
 from seqmem.data import make_data
 from seqmem.evaluate import at_last_step
 from seqmem.model import FLAVORS, SequenceClassifier, load_checkpoint, save_checkpoint

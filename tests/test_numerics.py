@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqmem import numerics
+from seqmem.core import numerics
 from seqmem.train import train
 from tests.helpers import ENV, ROOT
 
@@ -50,10 +50,10 @@ def test_pinned_training_gives_the_golden_bits(flavor):
 
 def test_import_seqmem_pins_and_an_explicit_choice_wins():
     clean = {k: v for k, v in ENV.items() if k not in numerics.PIN}
-    code = "import os, seqmem; print([os.environ[k] for k in sorted(seqmem.numerics.PIN)])"
+    code = "import os, seqmem; print([os.environ[k] for k in sorted(seqmem.core.numerics.PIN)])"
     out = subprocess.run([sys.executable, "-c", code], env=clean, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["['avx2',", "'COMPATIBLE',", "'AVX2']"]
-    late = "import torch, seqmem; print(seqmem.numerics.unpinned())"
+    late = "import torch, seqmem; print(seqmem.core.numerics.unpinned())"
     out = subprocess.run([sys.executable, "-c", late], env=clean, cwd=ROOT, capture_output=True, text=True, check=True)
     assert "torch was imported before seqmem" in out.stdout
 

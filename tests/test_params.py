@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dvc.utils.serialize import parse_yaml
 
-from seqmem.config import ConfigError
+from seqmem.core.config import ConfigError
 from stages.common import load_params
 
 CORNERS = {  # YAML 1.1 (PyYAML) reads each of these differently

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.config import ConfigError, RetentionConfig
+from seqmem.core.config import ConfigError, RetentionConfig
 from seqmem.model import SequenceClassifier
 from seqmem.retention import distances, retention
 from seqmem.train import train

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.config import ConfigError, Sequences
+from seqmem.core.config import ConfigError, Sequences
 from seqmem.data import Streams, draw, seen_so_far
 from seqmem.train import carry_over, train
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.config import ConfigError
+from seqmem.core.config import ConfigError
 from seqmem.evaluate import accuracy
 from seqmem.train import Adam, train
 from seqmem.valset import make_valset

@@ -8,8 +8,8 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from seqmem.artifacts import ArtifactError, reason
-from seqmem.config import ConfigError
+from seqmem.core.artifacts import ArtifactError, reason
+from seqmem.core.config import ConfigError
 
 
 def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> None:
