@@ -18,7 +18,7 @@ from tests.helpers import ENV, ROOT
 
 # sha256 of the weights after 40 steps of a fixed recipe under the pin; made on an AMD EPYC (AVX2).
 # Any x86-64 CPU with AVX2 must compute these bits. If this fails on such a CPU, the pin leaks:
-# README "Reproducibility" says how to find the operation that differs (../shared/xcpu/fingerprint.py).
+# `python scripts/fingerprint.py` finds the operation that differs (docs/reproducibility.md).
 GOLDEN = {
     "rnn": "f49b9d476e6a281fc629bd591df53d0c04ae59e470fefe5c2b3f614a1965a4a1",
     "lstm": "d5a21a54c2c65b76083b9dfbfbdbb2c4d43571fd6c907f409288db12fb40bb43",
@@ -62,3 +62,16 @@ def test_train_warns_when_the_arithmetic_is_not_pinned(monkeypatch):
     monkeypatch.setitem(os.environ, "MKL_CBWR", "AUTO")
     with pytest.warns(RuntimeWarning, match=r"MKL_CBWR='AUTO' \(pinned: 'COMPATIBLE'\)"):
         train(torch.nn.RNN, steps=1, hidden_size=2, log=None)
+
+
+@pytest.mark.slow
+def test_fingerprint_finds_this_hosts_pinned_bits_in_every_committed_reference():
+    why = _why_not_pinnable()
+    if why and "torch was imported" not in why:
+        pytest.skip(why)
+    res = subprocess.run([sys.executable, str(ROOT / "scripts/fingerprint.py")], capture_output=True, text=True,
+                         env=ENV, check=True)
+    pinned = [line for line in res.stdout.splitlines() if line.startswith("pinned: this host")]
+    assert len(pinned) == len(list((ROOT / "benchmarks/fingerprints").glob("*.jsonl"))) >= 2
+    for line in pinned:
+        assert line.endswith(": identical"), line
