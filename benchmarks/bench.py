@@ -29,10 +29,10 @@ from check_repro import flatten  # noqa: E402  as `dvc metrics` names metrics
 
 from seqmem.core.config import EvalConfig, ProbeConfig, TrainConfig  # noqa: E402
 from seqmem.data import make_data, make_datum  # noqa: E402
-from seqmem.evaluate import accuracy, report  # noqa: E402
+from seqmem.evaluate import accuracy, record  # noqa: E402
 from seqmem.hidden import memory_view  # noqa: E402
 from seqmem.model import FLAVORS, SequenceClassifier  # noqa: E402
-from seqmem.probe import probe_set  # noqa: E402
+from seqmem.probes import probe_set  # noqa: E402
 from seqmem.train import fit  # noqa: E402
 from seqmem.valset import make_valset  # noqa: E402
 from stages.common import load_params  # noqa: E402
@@ -87,9 +87,9 @@ def seeds(n: int, write_tolerances: bool) -> None:
             t = time.perf_counter()
             model, _ = fit(replace(cfg, seed=seed), flavor, val=val, log=None)
             secs = time.perf_counter() - t
-            probes = probe_set(pcfg.sequence, pcfg.positions)  # probe.json's linear readouts, as stage probe does
+            probes = probe_set(pcfg.sequence, pcfg.positions)  # readout.json's linear readouts, as stage probe does
             linear, _ = memory_view(model, val.X, val.lengths, {k: probes[k] for k in list(probes)[:2]}, pcfg.units)
-            metrics[flavor] = report(model, val, ecfg)[0] | linear | {"train_seconds": secs}
+            metrics[flavor] = record(model, val, ecfg)[0] | linear | {"train_seconds": secs}
         runs.append(flatten(metrics))
         longest = str(max(ecfg.lengths))
         print(f"seed {seed}: " + "  ".join(f"{f} acc {m['accuracy']:.4f} loss {m['loss']:.4f} @{longest} "
@@ -140,7 +140,7 @@ def load() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "seq.txt").write_text(" ".join(map(str, seq)))
         for flavor in ("rnn", "lstm"):
-            code = f"import sys; from seqmem.probe import main; main(sys.argv[1:]); {peak}"
+            code = f"import sys; from seqmem.cli import main; main(sys.argv[1:]); {peak}"
             t = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.pt", "--file",
                                   f"{tmp}/seq.txt"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)

@@ -99,7 +99,7 @@ def position_recall(pred: np.ndarray, lengths: np.ndarray, minus_one_at: np.ndar
     return [_share(pred[positive & (which == b)]) for b in range(bins)]
 
 
-def report(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict, list[dict]]:
+def record(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict, list[dict]]:
     """Stage evaluate's record of one model: its metrics, and accuracy-by-length rows {length, accuracy}.
 
     The length curve takes the validation set's own lengths, then fresh sets of each of cfg.lengths.

@@ -90,7 +90,7 @@ def retention_figure(curves: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
-def heatmap_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
+def staircase_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
     """One panel per model: row i is the probe with its -1 at step i; a perfect memory is a staircase."""
     fig, axes = plt.subplots(1, len(staircases), figsize=(3.6 * len(staircases), 3.4), squeeze=False)
     for ax, (name, rows) in zip(axes[0], staircases.items(), strict=True):

@@ -63,7 +63,7 @@ def top_units(F: np.ndarray, y: np.ndarray, k: int) -> list[int]:
 
 def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, probes: dict[str, np.ndarray],
                 units: int, seed: int = 0) -> tuple[dict[str, float], list[dict]]:
-    """Linear-probe accuracy per state kind on (X, lengths), and the top units' trajectories on `probes`.
+    """Linear-readout accuracy per state kind on (X, lengths), and the top units' trajectories on `probes`.
 
     The latent is "a -1 was seen up to step t", taken at every valid step of every sequence.
     Returns ({"linear_readout_h": acc, ["linear_readout_c": acc]}, rows {probe, unit, step, token, value}).

@@ -15,7 +15,7 @@ def main(args) -> None:
     cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     from seqmem.core.artifacts import write_csv, write_json
-    from seqmem.evaluate import report
+    from seqmem.evaluate import record
     from seqmem.model import load_checkpoint
     from seqmem.valset import load_valset
 
@@ -23,7 +23,7 @@ def main(args) -> None:
     models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}  # load all before writing
     metrics, curve, longest = {}, [], str(max(cfg.lengths))
     for f, model in models.items():
-        metrics[f], rows = report(model, val, cfg)
+        metrics[f], rows = record(model, val, cfg)
         curve += [{"model": f, **row} for row in rows]
         m = metrics[f]
         print(f"{f:>4}: accuracy {_pct(m['accuracy'])}  lag0 {_pct(m['lag0_share'])}  latch {_pct(m['latch_rate'])}  "

@@ -1,16 +1,16 @@
-"""Stage figures: matplotlib PNGs of the loss curves, decision traces, heatmaps and hidden units."""
+"""Stage figures: matplotlib PNGs of the loss curves, decision traces, staircases and hidden units."""
 
 from pathlib import Path
 
 from seqmem.core.artifacts import ArtifactError, read_csv
 from seqmem.core.config import FLAVOR_NAMES
-from seqmem.figures import heatmap_figure, hidden_figure, loss_figure, retention_figure, save, traces_figure
+from seqmem.figures import hidden_figure, loss_figure, retention_figure, save, staircase_figure, traces_figure
 from stages.common import command, load_flavors
 
 FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
     "loss": (loss_figure, ("step", "loss")),
     "traces": (traces_figure, ("probe", "step", "token", "p")),
-    "staircase": (heatmap_figure, ("position", "step", "p")),
+    "staircase": (staircase_figure, ("position", "step", "p")),
     "hidden": (hidden_figure, ("probe", "unit", "step", "token", "value")),
     "retention": (retention_figure, ("distance", "latched", "false_alarm")),
 }

@@ -13,7 +13,7 @@ def main(args) -> None:
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.hidden import memory_view
     from seqmem.model import load_checkpoint
-    from seqmem.probe import followed_pair, probe_set, staircase_rows, trace_rows
+    from seqmem.probes import followed_pair, probe_set, staircase_rows, trace_rows
     from seqmem.valset import load_valset
 
     val = load_valset(args.val)
@@ -26,7 +26,7 @@ def main(args) -> None:
         write_csv(staircase_rows(model, cfg.sequence), Path(args.staircase) / f"{f}.csv")
         metrics[f], rows = memory_view(model, val.X, val.lengths, pair, cfg.units)
         write_csv(rows, Path(args.hidden) / f"{f}.csv")
-    write_json(metrics, args.out)
+    write_json(metrics, args.readout)
     for f, m in metrics.items():
         print(f"{f:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
 
@@ -37,7 +37,7 @@ cli = command(__doc__, main, {
     "--traces": "folder for <flavor>.csv decision traces",
     "--staircase": "folder for <flavor>.csv: the -1 at every position",
     "--hidden": "folder for <flavor>.csv hidden-unit trajectories",
-    "--out": "linear-probe metrics JSON to write",
+    "--readout": "linear-readout metrics JSON to write",
 })
 
 

@@ -148,15 +148,15 @@ def _fits(message: str) -> int:
 def test_json_of_the_committed_metrics_is_small():
     from tests.helpers import ROOT
 
-    for name in ("metrics.json", "retention.json", "probe.json"):
+    for name in ("metrics.json", "retention.json", "readout.json"):
         assert len(json.dumps(json.loads((ROOT / name).read_text()))) < budget.MAX_TRACKED
 
 
-def test_the_readme_states_the_limits_the_code_enforces():
+def test_the_docs_state_the_limits_the_code_enforces():
     from seqmem.core.config import MAX_WEIGHTS, n_weights
     from tests.helpers import ROOT
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs/robustness.md").read_text()
     largest = {f: max(h for h in range(1, 3000) if n_weights(f, h, 1) <= MAX_WEIGHTS) for f in ("rnn", "lstm")}
     assert f"at most {MAX_WEIGHTS:,}\nweights (hidden_size up to {largest['rnn']:,} for the RNN, " \
            f"{largest['lstm']:,} for the LSTM" in readme

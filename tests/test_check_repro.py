@@ -61,7 +61,7 @@ def test_tolerances_per_metric_and_family():
 
 def test_committed_tolerances_cover_every_committed_metric():
     tol = json.loads((ROOT / "benchmarks/tolerances.json").read_text())
-    for name in ("metrics.json", "probe.json"):
+    for name in ("metrics.json", "readout.json"):
         metrics = check_repro.flatten(json.loads((ROOT / name).read_text()))
         assert set(metrics) <= set(tol), f"{name}: no measured tolerance for {sorted(set(metrics) - set(tol))}"
 

@@ -16,8 +16,8 @@ STAGE_OUTPUTS = [
     "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics.json",
     "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
     "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
-    "plots/length.csv", "probe.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
-    "plots/heatmap.png", "plots/hidden.png",
+    "plots/length.csv", "readout.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
+    "plots/staircase.png", "plots/hidden.png",
 ]
 
 
@@ -41,7 +41,7 @@ def test_repro_measures_memory_and_length_generalization(repro_repo):
         curve = list(csv.DictReader(f))
     for flavor in ("rnn", "lstm"):
         assert {int(r["length"]) for r in curve if r["model"] == flavor} == set(range(10, 26)) | {30, 60}
-    probe = json.loads((repro_repo / "probe.json").read_text())
+    probe = json.loads((repro_repo / "readout.json").read_text())
     assert set(probe["lstm"]) == {"linear_readout_h", "linear_readout_c"} and set(probe["rnn"]) == {"linear_readout_h"}
     with open(repro_repo / "plots/staircase/rnn.csv") as f:
         assert len(list(csv.DictReader(f))) == 9 * 9  # the -1 at each of 9 positions, 9 steps each

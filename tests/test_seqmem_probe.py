@@ -8,10 +8,10 @@ import time
 import pytest
 import torch
 
-from seqmem import probe as probe_cli
+from seqmem import cli as probe_cli
+from seqmem.cli import main as cli
+from seqmem.cli import parse_sequence
 from seqmem.model import SequenceClassifier, save_checkpoint
-from seqmem.probe import main as cli
-from seqmem.probe import parse_sequence
 from tests.helpers import ENV
 
 
@@ -114,19 +114,19 @@ def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, mon
     with pytest.raises(SystemExit) as e:
         cli(["--model", str(model_file), "--file", str(tmp_path / "seq.txt")])
     assert e.value.code == 2 and "more than 0 MB of text; seqmem-probe takes at most" in capsys.readouterr().err
-    monkeypatch.setattr(probe_cli, "MAX_STEPS", 10)
+    monkeypatch.setattr(probe_cli, "MAX_PROBE_STEPS", 10)
     with pytest.raises(ValueError, match="more than 10 steps"):
         parse_sequence(["1"] * 11)
     assert len(parse_sequence(["1"] * 10)) == 10
 
 
-def test_readme_example_is_the_committed_lstms_output(capsys):
+def test_the_documented_example_is_the_committed_lstms_output(capsys):
     from tests.helpers import ROOT
 
     if not (ROOT / "models/lstm.pt").exists():
         pytest.skip("models/lstm.pt not built: run `dvc repro` first")
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("$ seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
+    page = (ROOT / "docs/seqmem-probe.md").read_text()
+    block = page.split("$ seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
     cli(["--model", str(ROOT / "models/lstm.pt"), "1", "2", "3", "-1", "5", "6", "7", "8"])
     assert capsys.readouterr().out.replace(str(ROOT) + "/", "") == block
 

@@ -37,7 +37,7 @@ def outputs(tmp_path_factory) -> Path:
          "--out", str(tmp / "metrics.json"), "--length-curve", str(tmp / "length.csv"))
     _cli(probe, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
          "--traces", str(tmp / "traces"), "--staircase", str(tmp / "staircase"), "--hidden", str(tmp / "hidden"),
-         "--out", str(tmp / "probe.json"))
+         "--readout", str(tmp / "readout.json"))
     _cli(retention, params, tmp, "--models", str(tmp / "models"), "--curves", str(tmp / "retention"),
          "--out", str(tmp / "retention.json"))
     _cli(figures, params, tmp, *[arg for name in ("loss", "traces", "staircase", "hidden", "retention")
@@ -75,13 +75,13 @@ def test_probe_writes_a_trace_per_probe_and_step(outputs):
     assert [r["step"] for r in rows if r["token"] == "-1"] == ["0", "4", "8"]
 
 
-def test_probe_writes_heatmap_data_and_hidden_trajectories(outputs):
+def test_probe_writes_the_staircase_and_hidden_trajectories(outputs):
     stair = _rows(outputs / "staircase/rnn.csv")
     assert {(int(r["position"]), int(r["step"])) for r in stair} == {(i, t) for i in range(9) for t in range(9)}
     hidden = _rows(outputs / "hidden/lstm.csv")
     assert {r["probe"] for r in hidden} == {"no -1", "-1 at 4"}
     assert len({r["unit"] for r in hidden}) == 4  # the top 2 units of h and of the cell state c
-    assert json.loads((outputs / "probe.json").read_text())["lstm"]["linear_readout_c"] > 0.5
+    assert json.loads((outputs / "readout.json").read_text())["lstm"]["linear_readout_c"] > 0.5
 
 
 def test_evaluate_writes_the_length_curve(outputs):
@@ -161,7 +161,7 @@ def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp
         "train": ["--flavor", "rnn", "--val", str(out / "val.npz"), "--model", str(out / "m.pt"),
                   "--loss", str(out / "l.csv"), "--val-acc", str(out / "v.csv")],
         "probe": ["--val", str(out / "val.npz"), "--models", str(out), "--traces", str(out / "t"),
-                  "--staircase", str(out / "s"), "--hidden", str(out / "h"), "--out", str(out / "p.json")],
+                  "--staircase", str(out / "s"), "--hidden", str(out / "h"), "--readout", str(out / "p.json")],
         "evaluate": ["--val", str(out / "val.npz"), "--models", str(out), "--out", str(out / "m.json"),
                      "--length-curve", str(out / "l.csv")],
     }[stage]
@@ -231,7 +231,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
         "evaluate": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"),
                      "--out", str(new / "m.json"), "--length-curve", str(new / "l.csv")],
         "probe": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"), "--traces", str(new / "t"),
-                  "--staircase", str(new / "s"), "--hidden", str(new / "h"), "--out", str(new / "p.json")],
+                  "--staircase", str(new / "s"), "--hidden", str(new / "h"), "--readout", str(new / "p.json")],
         "figures": [arg for name in ("loss", "traces", "staircase", "hidden", "retention")
                     for arg in (f"--{name}", str(work / name), f"--{name}-png", str(new / f"{name}.png"))],
     }[stage]

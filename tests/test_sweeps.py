@@ -11,8 +11,6 @@ import pytest
 
 from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
 
-README = (ROOT / "README.md").read_text()
-
 pytestmark = pytest.mark.slow  # every test here is a long end-to-end run
 
 def _experiments(repo: Path) -> dict[str, dict]:
@@ -27,25 +25,27 @@ def _experiments(repo: Path) -> dict[str, dict]:
     return out
 
 
-def readme_block(heading: str) -> list[str]:
-    """The commands of the first bash block under a README heading, comments stripped."""
-    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+def doc_block(page: str, heading: str | None = None) -> list[str]:
+    """The commands of the first bash block of docs/<page> (under `## heading`, if given), comments stripped."""
+    section = (ROOT / "docs" / page).read_text()
+    if heading:
+        section = section.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
 
 
-def test_the_readme_comparison_commands_run_as_written(repo):
+def test_the_documented_comparison_commands_run_as_written(repo):
     params = tiny_params()
-    params["train"]["rnn"]["hidden_size"] = 6  # committed: the README's experiment sets 8
+    params["train"]["rnn"]["hidden_size"] = 6  # committed: docs/experiments.md's experiment sets 8
     write_params(repo, params)
     sh("dvc", "repro", cwd=repo)
     sh("git", "commit", "-qam", "rnn hidden 6", cwd=repo)
-    for cmd in readme_block("Change params, compare runs"):
+    for cmd in doc_block("experiments.md", "Change params, compare runs"):
         res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
         assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
     assert "rnn-h8" in _experiments(repo)
     outputs = {}
-    for cmd in readme_block("Sweeps with the experiment queue"):
+    for cmd in doc_block("experiments.md", "Sweeps with the experiment queue"):
         res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
         assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
         outputs[cmd] = res.stdout
@@ -74,7 +74,7 @@ def test_push_then_pull_in_a_fresh_clone_skips_retraining(repo, tmp_path):
 
 
 def test_the_readme_memory_study_runs_as_written(repo):
-    for cmd in readme_block("How long can they remember?"):
+    for cmd in doc_block("memory.md"):
         res = subprocess.run(["bash", "-c", cmd], cwd=repo, env=ENV, capture_output=True, text=True)
         assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
     exps = _experiments(repo)

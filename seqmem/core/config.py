@@ -126,7 +126,7 @@ DEVICES = ("cpu", "cuda", "auto")
 # What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
 # a training batch keeps every step's activations for backprop. Past these, refuse at once rather
 # than run for a minute into an out-of-memory kill.
-MAX_STEPS = 50_000_000  # sequences x length in one set: about 1 GB
+MAX_SET_STEPS = 50_000_000  # sequences x length in one set: about 1 GB
 MAX_TRAIN_FLOATS = 100_000_000  # batch x length x hidden x layers x gates: about 2 GB with backprop's copies
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 MAX_WEIGHTS = 1 << 22  # parameters of one model: a 16 MB checkpoint, about 200 MB to train with Adam
@@ -166,9 +166,9 @@ def check_weights(key: str, flavor: str, hidden_size: int, num_layers: int) -> N
 
 
 def _check_fits(key: str, n: int, length: int) -> None:
-    if n * length > MAX_STEPS:
+    if n * length > MAX_SET_STEPS:
         raise ConfigError(key, f"{n:,} sequences of up to {length:,} steps is {n * length:,} steps; at most "
-                               f"{MAX_STEPS:,} fit in memory (about 1 GB), so at most {MAX_STEPS // length:,} "
+                               f"{MAX_SET_STEPS:,} fit in memory (about 1 GB), so at most {MAX_SET_STEPS // length:,} "
                                f"sequences of {length:,} steps")
 
 

@@ -1,6 +1,4 @@
-"""Probes: a model's per-step decisions on sequences made by hand, the pipeline's and yours.
-
-seqmem-probe shows a trained model's per-step decision on a sequence you choose:
+"""seqmem-probe: a trained model's per-step decision on a sequence you choose.
 
     seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6
     seqmem-probe --model models/rnn.pt "4,4,-1,2" --png trace.png
@@ -19,49 +17,7 @@ from typing import TextIO
 import numpy as np
 
 from seqmem.core.errors import run
-from seqmem.model import SequenceClassifier, decisions, load_checkpoint
-
-NO_MINUS_ONE = "no -1"
-
-
-def probe_set(sequence: list[int], positions: list[int]) -> dict[str, np.ndarray]:
-    """The sequence as given, plus one copy per position with a -1 written there; name -> (T,) ints."""
-    base = np.asarray(sequence, dtype=np.int64)
-    probes = {NO_MINUS_ONE: base}
-    for pos in positions:
-        seq = base.copy()
-        seq[pos] = -1
-        probes[f"-1 at {pos}"] = seq
-    return probes
-
-
-def followed_pair(probes: dict[str, np.ndarray], positions: list[int]) -> dict[str, np.ndarray]:
-    """The two probes the hidden-state view follows: the one without a -1, and the middle listed position's."""
-    middle = f"-1 at {positions[len(positions) // 2]}"
-    return {name: probes[name] for name in (NO_MINUS_ONE, middle)}
-
-
-def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list[dict]:
-    """Long-format rows {model, probe, step, token, p} for every probe and step, ready for dvc plots."""
-    X = np.stack(list(probes.values()))[..., None]  # (P, T, 1): all probes share one length
-    d = decisions(model, X)  # (P, T)
-    return [
-        {"model": model.flavor.upper(), "probe": name, "step": t, "token": int(X[i, t, 0]),
-         "p": round(float(d[i, t]), 6)}
-        for i, name in enumerate(probes)
-        for t in range(X.shape[1])
-    ]
-
-
-def staircase_rows(model: SequenceClassifier, sequence: list[int]) -> list[dict]:
-    """The sequence with its -1 at each position 0..T-1: rows {position, step, p} for a heatmap."""
-    probes = probe_set(sequence, list(range(len(sequence))))
-    del probes[NO_MINUS_ONE]
-    X = np.stack(list(probes.values()))[..., None]  # (T, T, 1)
-    d = decisions(model, X)  # (T positions, T steps)
-    T = len(sequence)
-    return [{"position": i, "step": t, "p": round(float(d[i, t]), 6)} for i in range(T) for t in range(T)]
-
+from seqmem.model import decisions, load_checkpoint
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -80,12 +36,12 @@ def first_flip(p: np.ndarray) -> int | None:
     return int(above[0]) if above.size else None
 
 
-# --- seqmem-probe ---------------------------------------------------------------------------------
+
 
 MAX_PNG = 100_000  # a plot of more steps is a smear, and matplotlib needs GBs for it
 MAX_TABLE = 60  # longer sequences get the sparkline and summary only, unless --table
-MAX_STEPS = 10_000_000  # every step's decision is kept: ~100 MB, and a few minutes of work at most
-MAX_CHARS = 64 << 20  # more text than MAX_STEPS tokens can take ("-1, " each): refused before it is parsed
+MAX_PROBE_STEPS = 10_000_000  # every step's decision is kept: ~100 MB, and a few minutes of work at most
+MAX_CHARS = 64 << 20  # more text than MAX_PROBE_STEPS tokens can take ("-1, " each): refused before it is parsed
 TOKENS = {str(v): v for v in range(-1, 10)}
 ALLOWED = " ".join(TOKENS)
 VALUE_OPTIONS = ("--model", "--file", "--png")  # options that take a value: the next argument is theirs
@@ -119,8 +75,8 @@ def _parse(text: str, where: str = "") -> np.ndarray:
         v = TOKENS.get(m.group())
         if v is None:
             raise ValueError(f"{where}{_bad_token(m.group(), i)}")
-        if i == MAX_STEPS:
-            raise ValueError(f"{where}more than {MAX_STEPS:,} steps; seqmem-probe keeps every step's decision, "
+        if i == MAX_PROBE_STEPS:
+            raise ValueError(f"{where}more than {MAX_PROBE_STEPS:,} steps; seqmem-probe keeps every step's decision, "
                              "so that is as long as it goes")
         values.append(v)
     return np.frombuffer(values, dtype=np.int8).astype(np.int64)
@@ -142,11 +98,11 @@ def read_sequence(stream: TextIO, name: str) -> np.ndarray:
         raise ValueError(f"{where}not a text file (it holds NUL bytes)")
     if len(text) > MAX_CHARS:
         raise ValueError(f"{where}more than {MAX_CHARS >> 20} MB of text; seqmem-probe takes at most "
-                         f"{MAX_STEPS:,} steps, since it keeps every step's decision")
+                         f"{MAX_PROBE_STEPS:,} steps, since it keeps every step's decision")
     return _parse(text, where)
 
 
-def report(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
+def describe(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
     """The per-step table (or not), a sparkline, and the decision in words."""
     lines = []
     if table:
@@ -210,7 +166,7 @@ def _probe(args: argparse.Namespace, seq: np.ndarray) -> None:
         progress = None
     p = decisions(model, seq[None, :, None], progress)[0]  # (T,)
     print(f"{model.flavor} from {args.model}, {len(seq)} steps")
-    print(report(seq, p, table=args.table or len(seq) <= MAX_TABLE))
+    print(describe(seq, p, table=args.table or len(seq) <= MAX_TABLE))
     if args.png:
         from seqmem.figures import save, traces_figure  # matplotlib only when asked for
 
@@ -230,8 +186,8 @@ def _as_positional(argv: list[str]) -> list[str]:
             for i, a in enumerate(argv)]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """seqmem-probe: see --help."""
+def parser() -> argparse.ArgumentParser:
+    """seqmem-probe's command line (docs/seqmem-probe.md pastes its --help)."""
     p = argparse.ArgumentParser(prog="seqmem-probe", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sequence", nargs="*", help="integers -1..9, space- or comma-separated")
@@ -240,6 +196,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--png", help="also write the trace as a PNG here (a .png name, not an input's)")
     p.add_argument("--table", action="store_true", help=f"print the per-step table even past {MAX_TABLE} steps")
     p.add_argument("--debug", action="store_true", help="show tracebacks (or set SEQMEM_DEBUG=1)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """seqmem-probe: see --help."""
+    p = parser()
     args = p.parse_args(_as_positional(sys.argv[1:] if argv is None else argv))
 
     def probe(args: argparse.Namespace) -> None:

@@ -1,0 +1,111 @@
+"""Write the generated parts of the docs: the params reference and the README's results at a glance.
+
+    python scripts/docs.py           # rewrite them from seqmem/core/config.py and the committed metrics
+    python scripts/docs.py --check   # exit 1, naming the file, where they are stale (tests/test_docs.py)
+
+Each generated part sits between `<!-- generated: NAME -->` and `<!-- end: NAME -->` in its file;
+the words around it are written by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from seqmem.core import config  # noqa: E402
+from stages.common import load_params  # noqa: E402
+
+SECTIONS = [("data", config.DataConfig), ("train", config.TrainConfig), ("train.<flavor>", config.FlavorConfig),
+            ("evaluate", config.EvalConfig), ("retention", config.RetentionConfig), ("probe", config.ProbeConfig)]
+
+
+def _range(meta: dict) -> str:
+    if meta["choices"]:
+        return ", ".join(f"`{c}`" for c in meta["choices"])
+    parts = [f"{sym} {meta[k]:,}" if isinstance(meta[k], int) else f"{sym} {meta[k]:g}"
+             for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<=")) if meta[k] is not None]
+    return ", ".join(parts) or "any"
+
+
+def params_reference() -> str:
+    """A table row per key: default, allowed values, meaning; from the configs' fields."""
+    rows = ["| key | default | allowed | meaning |", "|---|---|---|---|",
+            f"| `flavors` | `{list(config.FLAVOR_NAMES[:2])}` | a list drawn from {', '.join(config.FLAVOR_NAMES)} "
+            "| one `train@<flavor>` stage each |"]
+    for name, cls in SECTIONS:
+        for f in dataclasses.fields(cls):
+            if f.default is None:  # a nested flavor section, listed as train.<flavor>
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append(f"| `{name}.{f.name}` | `{default}` | {_range(f.metadata)} | {f.metadata['doc']} |")
+    return "\n".join(rows)
+
+
+def results() -> str:
+    """One small table per model from the committed metrics.json, retention.json and readout.json."""
+    metrics = json.loads((ROOT / "metrics.json").read_text())
+    retention = json.loads((ROOT / "retention.json").read_text())
+    readout = json.loads((ROOT / "readout.json").read_text())  # the linear readouts
+    longest = max(metrics["rnn"]["accuracy_by_length"], key=int)
+    followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
+    out = []
+    for f in sorted(metrics, key=config.FLAVOR_NAMES.index):
+        m, r = metrics[f], retention[f]
+        half = f"{r['half_life']:,} steps" if r["half_life"] is not None else f"more than {followed:,} steps"
+        rows = [("validation accuracy (2,000 sequences, lengths 10..25)", f"{m['accuracy']:.2%}"),
+                ("flips at the -1 itself / stays flipped", f"{m['lag0_share']:.2%} / {m['latch_rate']:.2%}"),
+                (f"accuracy at length {int(longest):,}", f"{m['accuracy_by_length'][longest]:.2%}"),
+                ("memory half-life: steps until half the sequences forget their -1", half),
+                ("linear readout of 'a -1 was seen' from h", f"{readout[f]['linear_readout_h']:.2%}")]
+        out += [f"**{f.upper()}**", "", "| measure | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    return "\n".join(out).rstrip()
+
+
+def probe_help() -> str:
+    """seqmem-probe --help, as a terminal 100 columns wide prints it."""
+    import os
+
+    os.environ["COLUMNS"] = "100"
+    from seqmem.cli import parser
+
+    return f"```\n$ seqmem-probe --help\n{parser().format_help().rstrip()}\n```"
+
+
+PARTS = {"params": (ROOT / "docs/params.md", params_reference), "results": (ROOT / "README.md", results),
+         "help": (ROOT / "docs/seqmem-probe.md", probe_help)}
+
+
+def render(text: str, name: str, body: str) -> str:
+    """`text` with its generated part NAME replaced by `body`."""
+    pattern = re.compile(rf"(<!-- generated: {name} -->\n).*?(<!-- end: {name} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"docs.py: no '<!-- generated: {name} -->' ... '<!-- end: {name} -->' block")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 where a generated part is stale")
+    args = p.parse_args()
+    stale = []
+    for name, (path, make) in PARTS.items():
+        text = path.read_text()
+        new = render(text, name, make())
+        if new != text:
+            stale.append(f"{path.relative_to(ROOT)} ({name})")
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print(f"docs.py: stale: {', '.join(stale)}; run `python scripts/docs.py`")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
