@@ -47,13 +47,20 @@ def make_data(
     return draw(N, _rng(rng), Sequences(min_len=min_len, max_len=max_len, p_minus_one=p_minus_one))
 
 
+def _digits(N: int, rng: np.random.Generator, spec: Sequences) -> tuple[np.ndarray, np.ndarray, int]:
+    """A batch's digits X (N, T, 1), its uniforms u (N, T + 2), and its length T.
+
+    One draw for everything: T digits, then "holds a -1", then where (u[:, T] and u[:, T + 1]).
+    floor(10 u) is uniform over 0..9, and twice as fast as rng.integers for batches this small.
+    """
+    T = int(rng.integers(spec.min_len, spec.max_len + 1))
+    u = rng.random((N, T + 2))
+    return (u[:, :T, None] * 10).astype(np.int64), u, T
+
+
 def draw(N: int, rng: np.random.Generator, spec: Sequences) -> tuple[np.ndarray, np.ndarray]:
     """make_data for a spec that is already checked (any config is): no checks in the training loop."""
-    T = int(rng.integers(spec.min_len, spec.max_len + 1))
-    # one draw for everything: T digits, then "holds a -1", then where. floor(10 u) is uniform
-    # over 0..9, and twice as fast as rng.integers for batches this small (measured).
-    u = rng.random((N, T + 2))
-    X = (u[:, :T, None] * 10).astype(np.int64)  # (N, T, 1)
+    X, u, T = _digits(N, rng, spec)  # (N, T, 1)
     has = u[:, T] < spec.p_minus_one  # (N,)
     X[has, (u[has, T + 1] * T).astype(np.int64), 0] = -1
     return X, has[:, None].astype(np.int64)
@@ -76,9 +83,7 @@ class Streams:
     def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """X (N, T, 1) int64, target 'a -1 seen so far' (N, T, 1) float32, fresh (N,) bool."""
         rng, spec, N = self.rng, self.spec, self.N
-        T = int(rng.integers(spec.min_len, spec.max_len + 1))
-        u = rng.random((N, T + 2))  # draw()'s layout: T digits, "holds a -1", where
-        X = (u[:, :T, None] * 10).astype(np.int64)  # (N, T, 1)
+        X, u, T = _digits(N, rng, spec)  # draw()'s batch: (N, T, 1)
         fresh = self.left == 0
         if self.carry > 1:  # floor(e^(u ln(c+1))) is log-uniform over 1..c
             self.left[fresh] = np.exp(rng.random(fresh.sum()) * math.log(self.carry + 1)).astype(np.int64)
@@ -91,12 +96,12 @@ class Streams:
             now &= rng.random(N) * self.left < 1
         X[now, (u[now, T + 1] * T).astype(np.int64), 0] = -1
         self.pending &= ~now
-        target = np.maximum.accumulate(X == -1, axis=1) | self.seen[:, None, None]  # (N, T, 1)
+        target = seen_so_far(X) | self.seen[:, None, None]  # (N, T, 1)
         self.seen = target[:, -1, 0].copy()
         self.left -= 1
         return X, target.astype(np.float32), fresh
 
 
 def seen_so_far(X: np.ndarray) -> np.ndarray:
-    """Per-step target (N, T, 1): 1 from the step a -1 arrives onwards."""
-    return np.maximum.accumulate(X == -1, axis=1).astype(np.float32)
+    """'A -1 was seen' at each step, bool like X: True from the step a -1 arrives onwards."""
+    return np.maximum.accumulate(X == -1, axis=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from seqmem.data import seen_so_far
 from seqmem.model import SequenceClassifier
 
 
@@ -26,14 +27,14 @@ def states(model: SequenceClassifier, X: np.ndarray) -> dict[str, np.ndarray]:
     return {"h": torch.stack(hs, 1).double().numpy(), "c": torch.stack(cs, 1).double().numpy()}
 
 
-def fit_logistic(F: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iters: int = 25) -> np.ndarray:
+def fit_logistic(feats: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iters: int = 25) -> np.ndarray:
     """Logistic regression by Newton's method (IRLS): weights (D + 1,), the last one the bias.
 
     The small ridge keeps it finite when the classes are separable, which a good memory makes them.
     """
-    A = np.hstack([F, np.ones((len(F), 1))])  # (n, D+1)
+    A = np.hstack([feats, np.ones((len(feats), 1))])  # (n, D+1)
     w = np.zeros(A.shape[1])
-    reg = ridge * len(F) * np.eye(A.shape[1])
+    reg = ridge * len(feats) * np.eye(A.shape[1])
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(A @ w, -30, 30)))  # (n,)
         grad = A.T @ (p - y) + reg @ w
@@ -45,19 +46,19 @@ def fit_logistic(F: np.ndarray, y: np.ndarray, ridge: float = 1e-3, iters: int =
     return w
 
 
-def readout_accuracy(F: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
-    """Fit on a random half, score on the other half: is y linearly readable from F?"""
-    idx = rng.permutation(len(F))
-    fit, test = idx[: len(F) // 2], idx[len(F) // 2 :]
-    w = fit_logistic(F[fit], y[fit])
-    logits = F[test] @ w[:-1] + w[-1]
+def readout_accuracy(feats: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+    """Fit on a random half, score on the other half: is y linearly readable from feats?"""
+    idx = rng.permutation(len(feats))
+    fit, test = idx[: len(feats) // 2], idx[len(feats) // 2 :]
+    w = fit_logistic(feats[fit], y[fit])
+    logits = feats[test] @ w[:-1] + w[-1]
     return float(((logits > 0) == y[test].astype(bool)).mean())
 
 
-def top_units(F: np.ndarray, y: np.ndarray, k: int) -> list[int]:
+def top_units(feats: np.ndarray, y: np.ndarray, k: int) -> list[int]:
     """The k units whose activation correlates most (in absolute value) with y."""
-    Fc, yc = F - F.mean(0), y - y.mean()
-    corr = (Fc * yc[:, None]).sum(0) / (np.sqrt((Fc**2).sum(0) * (yc**2).sum()) + 1e-12)  # (D,)
+    fc, yc = feats - feats.mean(0), y - y.mean()
+    corr = (fc * yc[:, None]).sum(0) / (np.sqrt((fc**2).sum(0) * (yc**2).sum()) + 1e-12)  # (D,)
     return [int(i) for i in np.argsort(-np.abs(corr), kind="stable")[:k]]
 
 
@@ -70,14 +71,14 @@ def memory_view(model: SequenceClassifier, X: np.ndarray, lengths: np.ndarray, p
     """
     t = np.arange(X.shape[1])[None, :]
     valid = t < lengths[:, None]  # (N, T): padding is not data
-    seen = np.maximum.accumulate(X[..., 0] == -1, axis=1)[valid].astype(float)  # (n,)
+    seen = seen_so_far(X[..., 0])[valid].astype(float)  # (n,)
     S = states(model, X)
     P = states(model, np.stack(list(probes.values()))[..., None])  # probes share one length
     metrics, rows = {}, []
     for kind, arr in S.items():
-        F = arr[valid]  # (n, H)
-        metrics[f"linear_readout_{kind}"] = readout_accuracy(F, seen, np.random.default_rng(seed))
-        for u in top_units(F, seen, units):
+        feats = arr[valid]  # (n, H)
+        metrics[f"linear_readout_{kind}"] = readout_accuracy(feats, seen, np.random.default_rng(seed))
+        for u in top_units(feats, seen, units):
             for i, name in enumerate(probes):
                 rows += [{"probe": name, "unit": f"{kind}[{u}]", "step": s, "token": int(probes[name][s]),
                           "value": round(float(v), 6)} for s, v in enumerate(P[kind][i, :, u])]

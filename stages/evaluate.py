@@ -6,7 +6,7 @@ from seqmem.core.config import EvalConfig
 from stages.common import command, load_flavors, load_section
 
 
-def _pct(v: float | None) -> str:
+def _four_places(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.4f}"  # None: no sequence to measure it on (no positives, say)
 
 
@@ -26,8 +26,10 @@ def main(args) -> None:
         metrics[f], rows = record(model, val, cfg)
         curve += [{"model": f, **row} for row in rows]
         m = metrics[f]
-        print(f"{f:>4}: accuracy {_pct(m['accuracy'])}  lag0 {_pct(m['lag0_share'])}  latch {_pct(m['latch_rate'])}  "
-              f"accuracy at length {longest} {_pct(m['accuracy_by_length'][longest])}", flush=True)
+        shown = {k: _four_places(v) for k, v in (("accuracy", m["accuracy"]), ("lag0", m["lag0_share"]),
+                                                   ("latch", m["latch_rate"]),
+                                                   (f"accuracy at length {longest}", m["accuracy_by_length"][longest]))}
+        print(f"{f:>4}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
     write_json(metrics, args.out)
     write_csv(curve, args.length_curve)
 

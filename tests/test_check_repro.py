@@ -86,7 +86,8 @@ def commit(repo: Path, message: str) -> None:
 def test_passes_on_an_honest_fresh_clone(repo, mode):
     as_fresh_clone(repo)
     res = check(repo, *mode)
-    assert res.returncode == 0 and "OK: the committed results reproduce" in res.stdout, res.stdout + res.stderr
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "OK: the committed results reproduce" in res.stdout, res.stdout + res.stderr
     assert "train@rnn" in res.stdout  # the models were retrained, to the same bits
 
 
@@ -147,4 +148,5 @@ def test_a_corrupt_cache_object_is_found_and_the_documented_repair_works(repo):
     sh("dvc", "repro", cwd=repo)
     assert check_repro.disk_mismatches(lock, repo) == []
     res = check(repo)
-    assert res.returncode == 0 and "bit for bit" in res.stdout, res.stdout
+    assert res.returncode == 0, res.stdout
+    assert "bit for bit" in res.stdout, res.stdout

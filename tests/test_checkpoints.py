@@ -103,7 +103,8 @@ def test_seqmem_probe_refuses_a_giant_config_in_little_memory(tmp_path):
     res = subprocess.run([probe, "--model", str(tmp_path / "m.pt"), "1", "-1"], capture_output=True, text=True,
                          env=ENV, preexec_fn=_fresh_peak)
     assert res.returncode == 2
-    assert res.stderr.startswith("error (artifact): ") and res.stderr.count("\n") == 1
+    assert res.stderr.startswith("error (artifact): ")
+    assert res.stderr.count("\n") == 1
     assert "has 1,344,372,001 weights" in res.stderr
 
 

@@ -13,17 +13,22 @@ def test_make_datum_shape_values_and_label():
     for size in (1, 10, 25):
         for _ in range(50):
             x, y = make_datum(size, rng)
-            assert x.shape == (size, 1) and np.issubdtype(x.dtype, np.integer)
-            assert x.min() >= -1 and x.max() <= 9
-            assert y == int((x == -1).sum() == 1) and (x == -1).sum() <= 1
+            assert x.shape == (size, 1)
+            assert np.issubdtype(x.dtype, np.integer)
+            assert x.min() >= -1
+            assert x.max() <= 9
+            assert y == int((x == -1).sum() == 1)
+            assert (x == -1).sum() <= 1
 
 
 def test_make_datum_seeded_and_unseeded():
     a = make_datum(12, np.random.default_rng(3))
     b = make_datum(12, np.random.default_rng(3))
-    assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    assert np.array_equal(a[0], b[0])
+    assert a[1] == b[1]
     x, y = make_datum(12)  # rng=None: a fresh unseeded generator
-    assert x.shape == (12, 1) and y in (0, 1)
+    assert x.shape == (12, 1)
+    assert y in (0, 1)
 
 
 def test_make_data_shapes_lengths_and_labels():
@@ -31,9 +36,12 @@ def test_make_data_shapes_lengths_and_labels():
     lengths = set()
     for _ in range(300):
         X, Y = make_data(64, rng)
-        assert X.shape[0] == 64 and X.shape[2] == 1 and Y.shape == (64, 1)
+        assert X.shape[0] == 64
+        assert X.shape[2] == 1
+        assert Y.shape == (64, 1)
         lengths.add(X.shape[1])
-        assert X.min() >= -1 and X.max() <= 9
+        assert X.min() >= -1
+        assert X.max() <= 9
         assert np.array_equal(Y[:, 0], (X == -1).any(axis=(1, 2)))  # label = "holds a -1"
         assert (X == -1).sum(axis=(1, 2)).max() <= 1  # never two
     assert lengths == set(range(10, 26))  # 10..25 inclusive, all reached
@@ -50,14 +58,17 @@ def test_make_data_minus_one_frequency_and_position():
 
 def test_make_data_probability_and_length_options():
     X, Y = make_data(500, np.random.default_rng(0), min_len=7, max_len=7, p_minus_one=0.0)
-    assert X.shape == (500, 7, 1) and Y.sum() == 0
+    assert X.shape == (500, 7, 1)
+    assert Y.sum() == 0
     X, Y = make_data(500, np.random.default_rng(0), min_len=3, max_len=3, p_minus_one=1.0)
-    assert Y.all() and ((X == -1).sum(axis=(1, 2)) == 1).all()
+    assert Y.all()
+    assert ((X == -1).sum(axis=(1, 2)) == 1).all()
 
 
 def test_make_data_is_seeded():
     a, b = make_data(32, np.random.default_rng(7)), make_data(32, np.random.default_rng(7))
-    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(a[0], b[0])
+    assert np.array_equal(a[1], b[1])
     c = make_data(32, np.random.default_rng(8))
     assert not (a[0].shape == c[0].shape and np.array_equal(a[0], c[0]))
 
@@ -83,12 +94,16 @@ def test_seen_so_far_flips_at_the_minus_one():
 
 def test_valset_mixed_lengths_padding_and_roundtrip(tmp_path):
     vs = make_valset(400, np.random.default_rng(0), min_len=4, max_len=9)
-    assert vs.X.shape == (400, 9, 1) and vs.lengths.shape == (400,) and vs.Y.shape == (400, 1)
+    assert vs.X.shape == (400, 9, 1)
+    assert vs.lengths.shape == (400,)
+    assert vs.Y.shape == (400, 1)
     assert set(vs.lengths) == set(range(4, 10))
     for x, n, y in zip(vs.X[..., 0], vs.lengths, vs.Y[:, 0], strict=True):
-        assert (x[n:] == 0).all() and y == (x[:n] == -1).any()
+        assert (x[n:] == 0).all()
+        assert y == (x[:n] == -1).any()
     where = vs.minus_one_at()
-    assert ((where >= 0) == vs.Y[:, 0].astype(bool)).all() and (where < vs.lengths).all()
+    assert ((where >= 0) == vs.Y[:, 0].astype(bool)).all()
+    assert (where < vs.lengths).all()
     save_valset(vs, tmp_path / "a.npz")
     save_valset(make_valset(400, np.random.default_rng(0), min_len=4, max_len=9), tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()  # byte-stable for DVC

@@ -32,9 +32,12 @@ def readme_commands() -> list[str]:
 
 def test_ci_runs_the_readme_commands_verbatim():
     install, test = readme_commands()
-    assert "pip install" in install and "dvc repro" in install and "pytest" in test
+    assert "pip install" in install
+    assert "dvc repro" in install
+    assert "pytest" in test
     ci = (ROOT / ".ci/run").read_text().splitlines()
-    assert install in ci and test in ci
+    assert install in ci
+    assert test in ci
     assert ci.index(install) < ci.index("ruff check .") < ci.index(test) < ci.index("python scripts/check_repro.py")
 
 
@@ -43,13 +46,16 @@ def test_github_workflow_is_valid_and_mirrors_the_readme():
     triggers = wf[True]  # YAML 1.1 reads the key `on` as True
     assert "pull_request" in triggers
     (job,) = wf["jobs"].values()
-    assert job["runs-on"] and all(isinstance(s, dict) for s in job["steps"])
+    assert job["runs-on"]
+    assert all(isinstance(s, dict) for s in job["steps"])
     runs = [s["run"].strip() for s in job["steps"] if "run" in s]
     install, test = readme_commands()
-    assert install in runs and test in runs
+    assert install in runs
+    assert test in runs
     assert any("scripts/check_repro.py" in r for r in runs)
     summary = next(r for r in runs if "GITHUB_STEP_SUMMARY" in r)
-    assert "dvc metrics diff --md" in summary and "dvc params diff --md" in summary
+    assert "dvc metrics diff --md" in summary
+    assert "dvc params diff --md" in summary
     assert "base_ref" in summary
 
 
@@ -104,5 +110,6 @@ def test_train_shows_every_key_with_the_config_default():
     sig = inspect.signature(train).parameters
     for cls in (TrainConfig, FlavorConfig):
         for key in cls.keys():
-            assert sig[key].kind is inspect.Parameter.KEYWORD_ONLY and sig[key].default == getattr(cls, key), key
+            assert sig[key].kind is inspect.Parameter.KEYWORD_ONLY, key
+            assert sig[key].default == getattr(cls, key), key
     assert "steps: int = 600" in str(inspect.signature(train))

@@ -34,9 +34,13 @@ def test_flip_stats_on_hand_made_traces():
 def test_flip_stats_with_no_positives_or_no_flips():
     d = np.full((2, 4), LO)
     s = flip_stats(d, np.array([4, 4]), np.array([-1, -1]))
-    assert s["lag0_share"] is None and s["mean_lag"] is None and s["false_alarm_rate"] == 0.0
+    assert s["lag0_share"] is None
+    assert s["mean_lag"] is None
+    assert s["false_alarm_rate"] == 0.0
     s = flip_stats(d, np.array([4, 4]), np.array([1, 3]))
-    assert s["mean_lag"] is None and s["lag0_share"] == 0.0 and s["latch_rate"] == 0.0
+    assert s["mean_lag"] is None
+    assert s["lag0_share"] == 0.0
+    assert s["latch_rate"] == 0.0
 
 
 def test_position_recall_bins_by_relative_position():
@@ -44,7 +48,9 @@ def test_position_recall_bins_by_relative_position():
     where = np.array([0, 5, 9, 19, -1])  # relative 0.0, 0.5, 0.9, 0.95, none
     pred = np.array([True, False, True, False, True])
     r = position_recall(pred, lengths, where, bins=10)
-    assert r[0] == 1.0 and r[5] == 0.0 and r[9] == 0.5
+    assert r[0] == 1.0
+    assert r[5] == 0.0
+    assert r[9] == 0.5
     assert [r[i] for i in (1, 2, 3, 4, 6, 7, 8)] == [None] * 7
     assert position_recall(pred, lengths, where, bins=3) == [1.0, 0.0, 0.5]
 
@@ -66,7 +72,9 @@ def test_linear_readout_reads_a_linear_latent_and_not_noise():
     F = rng.normal(size=(2000, 5))
     y = (F[:, 2] - 0.5 * F[:, 4] > 0.1).astype(float)
     w = fit_logistic(F, y)
-    assert np.all(np.isfinite(w)) and abs(w[2]) > abs(w[0]) and w[4] < 0
+    assert np.all(np.isfinite(w))
+    assert abs(w[2]) > abs(w[0])
+    assert w[4] < 0
     assert readout_accuracy(F, y, np.random.default_rng(1)) > 0.97
     assert readout_accuracy(F, rng.integers(0, 2, 2000).astype(float), np.random.default_rng(1)) < 0.6
     assert top_units(F, y, 2) == [2, 4]

@@ -15,10 +15,12 @@ from seqmem.model import FLAVORS, SequenceClassifier, load_checkpoint, save_chec
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_shapes_and_final_is_last_decision(flavor, num_layers):
     model = SequenceClassifier(FLAVORS[flavor], hidden_size=5, num_layers=num_layers)
-    assert isinstance(model.rnn, FLAVORS[flavor]) and model.rnn.batch_first
+    assert isinstance(model.rnn, FLAVORS[flavor])
+    assert model.rnn.batch_first
     X, _ = make_data(7, np.random.default_rng(0))  # int64 numpy straight from the generator
     final, decisions = model(X)
-    assert final.shape == (7, 1) and decisions.shape == (7, X.shape[1], 1)
+    assert final.shape == (7, 1)
+    assert decisions.shape == (7, X.shape[1], 1)
     assert torch.equal(final, decisions[:, -1])
     assert ((decisions >= 0) & (decisions <= 1)).all()
     assert torch.allclose(torch.sigmoid(model.logits(X)), decisions)
@@ -92,4 +94,5 @@ def test_final_is_the_last_column_and_at_last_step_is_each_sequences_own():
         own_final, _ = model(short[None])
     assert torch.equal(final, d[:, -1])  # the contract: the padded last step
     mine = at_last_step(d[..., 0].numpy(), np.array([3, 5]))
-    assert np.allclose(mine[0], own_final.item()) and not np.allclose(final[0].item(), own_final.item())
+    assert np.allclose(mine[0], own_final.item())
+    assert not np.allclose(final[0].item(), own_final.item())

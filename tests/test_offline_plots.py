@@ -35,7 +35,8 @@ def test_every_chart_names_models_not_files_and_shows_every_flavor(repro_repo):
         values = entry["content"]["data"]["values"]
         assert {"rnn.csv", "lstm.csv"} == {v["filename"] for v in values}
         spec = json.dumps(entry["content"])
-        assert "upper(replace(datum.filename, '.csv', ''))" in spec and '"field": "model"' in spec
+        assert "upper(replace(datum.filename, '.csv', ''))" in spec
+        assert '"field": "model"' in spec
     assert '"type": "log"' in json.dumps(data["loss"][0]["content"])  # loss spans 4 decades
     (length,) = data["plots/length.csv"]
     assert {v["model"] for v in length["content"]["data"]["values"]} == {"rnn", "lstm"}
@@ -54,7 +55,8 @@ def test_each_trace_chart_is_headed_by_its_model_and_marks_half_and_each_minus_o
         marks = layers(spec)
         assert any(m["mark"]["type"] == "rule" and m["encoding"]["y"] == {"datum": 0.5} for m in marks)
         minus = [m for m in marks if m.get("transform") == [{"filter": "datum.token == -1"}]]
-        assert minus and minus[0]["mark"]["type"] == "rule"
+        assert minus
+        assert minus[0]["mark"]["type"] == "rule"
         probes_with_minus = {v["probe"] for v in spec["data"]["values"] if v["token"] == "-1"}
         assert probes_with_minus == {"-1 at 0", "-1 at 4", "-1 at 8"}
 
@@ -69,7 +71,8 @@ def test_a_two_revision_diff_tells_revisions_apart_and_renders_offline(repo, tmp
         dash = next(m["encoding"]["strokeDash"] for m in layers(entry["content"])
                     if "strokeDash" in m.get("encoding", {})) if plot != "loss" else \
             entry["content"]["encoding"]["strokeDash"]
-        assert dash["field"] == "rev" and dash["legend"]["symbolType"] == "stroke"  # a line, not a dot
+        assert dash["field"] == "rev"
+        assert dash["legend"]["symbolType"] == "stroke"
         assert len({str(r) for r in dash["scale"]["range"][:2]}) == 2  # solid and dashed
     for cmd, folder in ((["show"], "show"), (["diff", "HEAD"], "diff")):
         sh("dvc", "plots", *cmd, "-o", folder, cwd=repo)
@@ -81,7 +84,8 @@ def test_a_two_revision_diff_tells_revisions_apart_and_renders_offline(repo, tmp
                                   "--virtual-time-budget=20000", "--dump-dom", (repo / folder / "index.html").as_uri()],
                                  capture_output=True, text=True, timeout=120).stdout
             # loss, val_acc, and a traces and a retention chart per model, length: 7 Vega charts
-            assert len(ids) == 7 and dom.count('class="marks"') >= 7, f"{folder}: not every chart was drawn"
+            assert len(ids) == 7, f"{folder}: not every chart was drawn"
+            assert dom.count('class="marks"') >= 7, f"{folder}: not every chart was drawn"
 
 
 @pytest.mark.slow
@@ -90,10 +94,14 @@ def test_export_plots_writes_a_png_per_plot_and_nothing_stale(repo):
     (repo / "png/old_export.png").write_bytes(b"\x89PNG stale")
     out = sh("python", "scripts/export_plots.py", "-o", "png", cwd=repo).stdout
     pngs = sorted(p.name for p in (repo / "png").iterdir())
-    assert len(pngs) == 12 and out.count("wrote") == 12 and "old_export.png" not in pngs  # 7 Vega, 5 matplotlib
-    assert "vega_loss.png" in pngs and "plots_loss.png" in pngs  # Vega's and matplotlib's, side by side
+    assert len(pngs) == 12
+    assert out.count("wrote") == 12
+    assert "old_export.png" not in pngs
+    assert "vega_loss.png" in pngs
+    assert "plots_loss.png" in pngs
     for png in pngs:
         data = (repo / "png" / png).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, png
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", png
+        assert len(data) > 5000, png
     assert subprocess.run(["python", "scripts/export_plots.py", "nosuchrev"], cwd=repo, env=ENV,
                           capture_output=True).returncode != 0

@@ -25,10 +25,12 @@ def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repo):
     for rel in STAGE_OUTPUTS:
         assert (repo / rel).stat().st_size > 0, rel
     again = sh("dvc", "repro", cwd=repo).stdout
-    assert "Running stage" not in again and "Data and pipelines are up to date" in again
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date" in again
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # outputs committed or ignored
     metrics = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo).stdout)
-    assert "rnn" in json.dumps(metrics) and "lstm" in json.dumps(metrics)
+    assert "rnn" in json.dumps(metrics)
+    assert "lstm" in json.dumps(metrics)
 
 
 def test_repro_measures_memory_and_length_generalization(repro_repo):
@@ -36,13 +38,15 @@ def test_repro_measures_memory_and_length_generalization(repro_repo):
     for flavor in ("rnn", "lstm"):
         m = metrics[flavor]
         assert {"mean_lag", "lag0_share", "latch_rate", "false_alarm_rate"} <= set(m)
-        assert set(m["accuracy_by_length"]) == {"30", "60"} and len(m["recall_by_position"]) == 10
+        assert set(m["accuracy_by_length"]) == {"30", "60"}
+        assert len(m["recall_by_position"]) == 10
     with open(repro_repo / "plots/length.csv") as f:
         curve = list(csv.DictReader(f))
     for flavor in ("rnn", "lstm"):
         assert {int(r["length"]) for r in curve if r["model"] == flavor} == set(range(10, 26)) | {30, 60}
     probe = json.loads((repro_repo / "readout.json").read_text())
-    assert set(probe["lstm"]) == {"linear_readout_h", "linear_readout_c"} and set(probe["rnn"]) == {"linear_readout_h"}
+    assert set(probe["lstm"]) == {"linear_readout_h", "linear_readout_c"}
+    assert set(probe["rnn"]) == {"linear_readout_h"}
     with open(repro_repo / "plots/staircase/rnn.csv") as f:
         assert len(list(csv.DictReader(f))) == 9 * 9  # the -1 at each of 9 positions, 9 steps each
 
@@ -56,7 +60,9 @@ def test_a_param_of_one_flavor_reruns_only_that_flavor(repo):
     params["train"]["lstm"]["steps"] = 25
     write_params(repo, params)
     changed = _changed_stages(repo)
-    assert "train@lstm" in changed and "train@rnn" not in changed and "generate" not in changed
+    assert "train@lstm" in changed
+    assert "train@rnn" not in changed
+    assert "generate" not in changed
     params["train"]["batch_size"] = 32  # shared: both flavors
     write_params(repo, params)
     assert {"train@rnn", "train@lstm"} <= _changed_stages(repo)
@@ -69,14 +75,16 @@ def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
     stages = sh("dvc", "stage", "list", "--name-only", cwd=repo).stdout.split()
     assert {"train@rnn", "train@lstm", "train@gru"} <= set(stages)
     out = sh("dvc", "repro", "train@gru", cwd=repo).stdout
-    assert "Running stage 'train@gru'" in out and "Running stage 'train@rnn'" not in out
+    assert "Running stage 'train@gru'" in out
+    assert "Running stage 'train@rnn'" not in out
     assert (repo / "models/gru.pt").exists()
 
 
 @pytest.mark.slow
 def test_exp_run_then_plots_diff_shows_both_runs(repo):
     out = sh("dvc", "exp", "run", "-S", "probe.units=1", cwd=repo).stdout
-    assert "Running stage 'probe'" in out and "Running stage 'evaluate'" not in out
+    assert "Running stage 'probe'" in out
+    assert "Running stage 'evaluate'" not in out
     # -S rewrites params.yaml; the file's layout must survive it, so the change is one line
     assert sh("git", "diff", "--numstat", "HEAD", "params.yaml", cwd=repo).stdout.split()[:2] == ["1", "1"]
     exps = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo).stdout)
@@ -84,7 +92,8 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
     assert len(names) == 1
     sh("dvc", "plots", "diff", "HEAD", names[0], "-o", "diff_html", cwd=repo)
     html = (repo / "diff_html/index.html").read_text()
-    assert "HEAD" in html and names[0] in html
+    assert "HEAD" in html
+    assert names[0] in html
     data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
     for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "plots/length.csv", "plots/hidden.png"):
         if plot.endswith(".png"):  # images: one entry per revision, side by side

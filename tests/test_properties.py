@@ -23,25 +23,33 @@ def test_make_data_invariants(N, lengths, p, seed):
     min_len, max_len = lengths
     X, Y = make_data(N, np.random.default_rng(seed), min_len=min_len, max_len=max_len, p_minus_one=p)
     T = X.shape[1]
-    assert X.shape == (N, T, 1) and Y.shape == (N, 1) and min_len <= T <= max_len
+    assert X.shape == (N, T, 1)
+    assert Y.shape == (N, 1)
+    assert min_len <= T <= max_len
     assert X.dtype == Y.dtype == np.int64
-    assert X.min() >= -1 and X.max() <= 9
+    assert X.min() >= -1
+    assert X.max() <= 9
     minus = (X == -1).sum(axis=(1, 2))
-    assert minus.max() <= 1 and np.array_equal(Y[:, 0], minus)  # label == "holds exactly one -1"
+    assert minus.max() <= 1
+    assert np.array_equal(Y[:, 0], minus)
     if p == 0.0:
         assert Y.sum() == 0
     if p == 1.0:
         assert Y.all()
     again = make_data(N, np.random.default_rng(seed), min_len=min_len, max_len=max_len, p_minus_one=p)
-    assert np.array_equal(X, again[0]) and np.array_equal(Y, again[1])
+    assert np.array_equal(X, again[0])
+    assert np.array_equal(Y, again[1])
 
 
 @settings(max_examples=150, deadline=None)
 @given(size=st.integers(1, 100), p=probability, seed=seeds)
 def test_make_datum_invariants(size, p, seed):
     x, y = make_datum(size, np.random.default_rng(seed), p_minus_one=p)
-    assert x.shape == (size, 1) and y in (0, 1)
-    assert x.min() >= -1 and x.max() <= 9 and (x == -1).sum() == y
+    assert x.shape == (size, 1)
+    assert y in (0, 1)
+    assert x.min() >= -1
+    assert x.max() <= 9
+    assert (x == -1).sum() == y
     if p in (0.0, 1.0):  # a certain outcome; otherwise y is random, and the rate is tested below
         assert y == p
 

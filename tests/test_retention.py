@@ -14,7 +14,10 @@ from seqmem.train import train
 
 def test_distances_are_log_spaced_and_end_at_the_max():
     d = distances(100_000)
-    assert d[0] == 1 and d[-1] == 100_000 and np.all(np.diff(d) > 0) and len(d) >= 30
+    assert d[0] == 1
+    assert d[-1] == 100_000
+    assert np.all(np.diff(d) > 0)
+    assert len(d) >= 30
 
 
 def one_unit(w: float, u: float, b: float) -> SequenceClassifier:
@@ -45,6 +48,7 @@ def test_forget_bias_adds_to_the_lstm_forget_gate_only():
     base, _ = train(torch.nn.LSTM, steps=1, hidden_size=4, log=None, lr=1e-9)
     shifted, _ = train(torch.nn.LSTM, steps=1, hidden_size=4, log=None, lr=1e-9, forget_bias=1.0)
     delta = (shifted.rnn.bias_ih_l0 - base.rnn.bias_ih_l0).detach()  # (4H,): gates i, f, g, o
-    assert torch.allclose(delta[4:8], torch.ones(4), atol=1e-6) and torch.allclose(delta[:4], torch.zeros(4))
+    assert torch.allclose(delta[4:8], torch.ones(4), atol=1e-6)
+    assert torch.allclose(delta[:4], torch.zeros(4))
     with pytest.raises(ConfigError, match=r"rnn.forget_bias: must be 0: only an LSTM has a forget gate"):
         train(torch.nn.RNN, steps=1, forget_bias=1.0, log=None)

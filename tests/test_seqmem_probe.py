@@ -27,8 +27,11 @@ def test_prints_a_row_per_step_and_marks_the_minus_one(model_file, tmp_path, cap
     cli(["--model", str(model_file), "1", "2", "3", "-1", "5", "6", "--png", str(tmp_path / "t.png")])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line[:4].strip().isdigit()]
-    assert len(rows) == 6 and rows[3].split()[:2] == ["3", "-1"] and rows[3].endswith("<- -1")
-    assert "the -1 arrives at step 3" in out and out.startswith("lstm from")
+    assert len(rows) == 6
+    assert rows[3].split()[:2] == ["3", "-1"]
+    assert rows[3].endswith("<- -1")
+    assert "the -1 arrives at step 3" in out
+    assert out.startswith("lstm from")
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -37,7 +40,8 @@ def test_commas_files_and_long_sequences(model_file, tmp_path, capsys):
     (tmp_path / "seq.txt").write_text(",".join(["7"] * 500 + ["-1"] + ["7"] * 499))
     cli(["--model", str(model_file), "--file", str(tmp_path / "seq.txt")])
     out = capsys.readouterr().out
-    assert "1000 steps" in out and "step  token" not in out  # past 60 steps: no table, just the trace
+    assert "1000 steps" in out
+    assert "step  token" not in out
     assert "the -1 arrives at step 500" in out
 
 
@@ -98,14 +102,17 @@ def test_console_script_is_installed(model_file):
     exe = shutil.which("seqmem-probe", path=ENV["PATH"])
     assert exe, "seqmem-probe is not on PATH: was the project installed with pip install -e ."
     res = subprocess.run([exe, "--model", str(model_file), "4", "-1"], capture_output=True, text=True, env=ENV)
-    assert res.returncode == 0 and "the -1 arrives at step 1" in res.stdout
+    assert res.returncode == 0
+    assert "the -1 arrives at step 1" in res.stdout
 
 
 def test_an_unwritable_png_is_one_line_and_exit_1(model_file, capsys):
     with pytest.raises(SystemExit) as e:
         cli(["--model", str(model_file), "1", "-1", "--png", "/proc/seqmem/trace.png"])
     err = capsys.readouterr().err
-    assert e.value.code == 1 and err.startswith("error (os): /proc/seqmem") and err.count("\n") == 1
+    assert e.value.code == 1
+    assert err.startswith("error (os): /proc/seqmem")
+    assert err.count("\n") == 1
 
 
 def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, monkeypatch, capsys):
@@ -113,7 +120,8 @@ def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, mon
     (tmp_path / "seq.txt").write_text("1 " * 51)
     with pytest.raises(SystemExit) as e:
         cli(["--model", str(model_file), "--file", str(tmp_path / "seq.txt")])
-    assert e.value.code == 2 and "more than 0 MB of text; seqmem-probe takes at most" in capsys.readouterr().err
+    assert e.value.code == 2
+    assert "more than 0 MB of text; seqmem-probe takes at most" in capsys.readouterr().err
     monkeypatch.setattr(probe_cli, "MAX_PROBE_STEPS", 10)
     with pytest.raises(ValueError, match="more than 10 steps"):
         parse_sequence(["1"] * 11)
@@ -143,7 +151,8 @@ def test_a_number_not_written_as_the_task_writes_it_is_named_as_given(token, mod
 def test_a_comma_sequence_may_start_with_minus_one(model_file, capsys):
     cli(["--model", str(model_file), "-1,2", "3"])
     out = capsys.readouterr().out
-    assert "3 steps" in out and "the -1 arrives at step 0" in out
+    assert "3 steps" in out
+    assert "the -1 arrives at step 0" in out
 
 
 @pytest.mark.parametrize("target", ["--model", "--file", "symlink to --model"])

@@ -64,7 +64,8 @@ def test_evaluate_writes_metrics_per_model(outputs):
     assert set(metrics) == {"rnn", "lstm"}
     for m in metrics.values():
         assert {"accuracy", "loss", "accuracy_negatives", "recall_early", "recall_middle", "recall_late"} <= set(m)
-        assert 0 <= m["accuracy"] <= 1 and m["loss"] > 0
+        assert 0 <= m["accuracy"] <= 1
+        assert m["loss"] > 0
 
 
 def test_probe_writes_a_trace_per_probe_and_step(outputs):
@@ -175,7 +176,9 @@ def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp
         _cli(module, _set(tiny_params(), key, value), tmp_path, *args)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert err.startswith("error (params): ") and expect in err and err.count("\n") == 1, err
+    assert err.startswith("error (params): "), err
+    assert expect in err, err
+    assert err.count("\n") == 1, err
     assert "Traceback" not in err
     assert {p: p.read_bytes() for p in out.rglob("*")} == before  # nothing created, nothing modified
 
@@ -239,9 +242,13 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
     with pytest.raises(SystemExit) as exit_info:
         _cli(module, tiny_params(), tmp_path, *args)
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err.startswith("error (artifact): ") and expect in err, err
-    assert err.count("\n") == 1 and "\x1b" not in err  # one plain line, whatever torch or numpy said
-    assert "Traceback" not in err and not new.exists()
+    assert exit_info.value.code == 2, err
+    assert err.startswith("error (artifact): "), err
+    assert expect in err, err
+    assert err.count("\n") == 1
+    assert "\x1b" not in err
+    assert "Traceback" not in err
+    assert not new.exists()
 
 
 def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
@@ -249,7 +256,9 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         _cli(generate, _set(tiny_params(), "data.num_sequences", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
     err = capsys.readouterr().err
-    assert "Traceback" in err and "ConfigError" in err and err.rstrip().endswith("must be >= 1, got -1")
+    assert "Traceback" in err
+    assert "ConfigError" in err
+    assert err.rstrip().endswith("must be >= 1, got -1")
 
 
 def test_a_section_for_an_unused_flavor_may_be_left_out(outputs, tmp_path):

@@ -31,8 +31,10 @@ def test_carry_1_is_draw_bit_for_bit():
     for _ in range(20):
         X, target, fresh = streams.next()
         X0, Y0 = draw(64, rng, SPEC)
-        assert np.array_equal(X, X0) and fresh.all()
-        assert np.array_equal(target, seen_so_far(X0)) and np.array_equal(target[:, -1], Y0)
+        assert np.array_equal(X, X0)
+        assert fresh.all()
+        assert np.array_equal(target, seen_so_far(X0))
+        assert np.array_equal(target[:, -1], Y0)
 
 
 def test_a_carried_sequence_holds_one_minus_one_and_its_target_runs_on():
@@ -51,7 +53,8 @@ def test_spans_are_log_uniform_over_1_to_carry_batches():
     streams.next()
     spans = streams.left + 1  # batches each row's first sequence spans
     counts = np.bincount(spans, minlength=12)[1:]
-    assert counts[10:].sum() == 0 and counts[:10].min() > 0
+    assert counts[10:].sum() == 0
+    assert counts[:10].min() > 0
     expected = [N * math.log((k + 1) / k) / math.log(11) for k in range(1, 11)]
     assert np.allclose(counts[:10], expected, rtol=0.1)  # 4 sigma or more for every bin
 
@@ -71,8 +74,12 @@ def test_carry_over_zeroes_fresh_rows_and_cuts_the_graph():
     h = torch.ones(1, 3, 2, requires_grad=True) * 2  # (layers, N, H), part of a graph
     c = torch.full((1, 3, 2), 3.0)
     h2, c2 = carry_over((h, c), np.array([True, False, False]))
-    assert not h2.requires_grad and h2[0, 0].eq(0).all() and h2[0, 1:].eq(2).all() and c2[0, 1:].eq(3).all()
-    assert carry_over((h, c), np.ones(3, bool)) is None and carry_over(None, np.zeros(3, bool)) is None
+    assert not h2.requires_grad
+    assert h2[0, 0].eq(0).all()
+    assert h2[0, 1:].eq(2).all()
+    assert c2[0, 1:].eq(3).all()
+    assert carry_over((h, c), np.ones(3, bool)) is None
+    assert carry_over(None, np.zeros(3, bool)) is None
     assert carry_over(h, np.array([False, True, False]))[0, 1].eq(0).all()  # an RNN's single state
 
 
@@ -83,7 +90,8 @@ def test_train_with_carried_state_is_seeded_and_differs_from_fresh_batches():
     c, _ = train(torch.nn.LSTM, carry_batches=1, **kw)
     same = [torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)]
     fresh = [torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values(), strict=True)]
-    assert all(same) and not all(fresh)
+    assert all(same)
+    assert not all(fresh)
 
 
 @pytest.mark.parametrize("bad", [0, -3, 1.5, True, 2_000_000])

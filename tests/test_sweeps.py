@@ -52,9 +52,11 @@ def test_the_documented_comparison_commands_run_as_written(repo):
     exps = {n: e for n, e in _experiments(repo).items() if n != "rnn-h8"}
     assert sorted(e["params"]["train"]["lstm"]["hidden_size"] for e in exps.values()) == [8, 64]
     for e in exps.values():  # queued runs see only what git and DVC track, and started from the commit
-        assert e["error"] is None and e["params"]["train"]["rnn"]["hidden_size"] == 6
+        assert e["error"] is None
+        assert e["params"]["train"]["rnn"]["hidden_size"] == 6
     table = next(out for cmd, out in outputs.items() if cmd.startswith("dvc exp show"))
-    assert "train.lstm.hidden_size" in table and "probe.units" not in table  # only what changed
+    assert "train.lstm.hidden_size" in table
+    assert "probe.units" not in table
     page = (repo / "dvc_plots/index.html").read_text()
     assert all(name in page for name in exps)
 
@@ -80,6 +82,7 @@ def test_the_readme_memory_study_runs_as_written(repo):
     exps = _experiments(repo)
     assert {"lstm-exercise", "lstm-penalty"} <= set(exps)
     for name, penalty in (("lstm-exercise", 0), ("lstm-penalty", 1)):
-        assert exps[name]["error"] is None and "retention.json" in exps[name]["metrics"]
+        assert exps[name]["error"] is None
+        assert "retention.json" in exps[name]["metrics"]
         assert exps[name]["params"]["train"]["lstm"]["forget_penalty"] == penalty
     assert (repo / "dvc_plots/index.html").exists()

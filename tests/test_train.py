@@ -17,9 +17,12 @@ VAL = make_valset(300, np.random.default_rng(5))
 def test_train_reduces_loss_and_records_history():
     lines = []
     model, hist = train(torch.nn.LSTM, steps=120, hidden_size=16, eval_every=40, val=VAL, log=lines.append)
-    assert len(hist["loss"]) == 120 and all(isinstance(v, float) for v in hist["loss"])
+    assert len(hist["loss"]) == 120
+    assert all(isinstance(v, float) for v in hist["loss"])
     assert np.mean(hist["loss"][-20:]) < 0.5 * np.mean(hist["loss"][:20])
-    assert hist["val_step"] == [40, 80, 120] and len(lines) == 3 and "val_acc" in lines[-1]
+    assert hist["val_step"] == [40, 80, 120]
+    assert len(lines) == 3
+    assert "val_acc" in lines[-1]
     assert hist["val_acc"][-1] == accuracy(model, VAL) > 0.9
 
 
@@ -37,7 +40,8 @@ def test_same_seed_same_weights_other_seed_other_weights(rnn_cls):
 def test_last_step_mode_trains_and_threads_are_restored():
     before = torch.get_num_threads()
     _, hist = train(torch.nn.LSTM, steps=5, loss_mode="last_step", threads=2, log=None, val=VAL)
-    assert len(hist["loss"]) == 5 and torch.get_num_threads() == before
+    assert len(hist["loss"]) == 5
+    assert torch.get_num_threads() == before
 
 
 def test_adam_matches_torch_optim_adam():
