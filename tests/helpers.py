@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -33,6 +34,28 @@ def tiny_params() -> dict:
     params["retention"].update(num_sequences=8, max_distance=300)
     for flavor in ("rnn", "lstm", "gru"):
         params["train"][flavor].update(hidden_size=8, steps=20)
+    return params
+
+
+DELETE = object()  # with_key's value that removes the key
+
+
+def get_key(params: dict, dotted: str):
+    """params["a"]["b"] for "a.b"."""
+    for key in dotted.split("."):
+        params = params[key]
+    return params
+
+
+def with_key(params: dict, dotted: str, value) -> dict:
+    """A copy of params with "a.b" set to value (or removed, for DELETE)."""
+    params = copy.deepcopy(params)
+    *parents, last = dotted.split(".")
+    node = get_key(params, ".".join(parents)) if parents else params
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
     return params
 
 

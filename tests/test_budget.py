@@ -6,7 +6,6 @@ more is refused, naming the key; a slow test runs `dvc repro` at the edges and w
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import resource
@@ -16,7 +15,7 @@ import pytest
 
 from seqmem import budget
 from stages import check_params
-from tests.helpers import ENV, sh, tiny_params, write_params
+from tests.helpers import ENV, get_key, sh, tiny_params, with_key, write_params
 
 EDGES = [  # (dotted key, a value far over its limit, how to set a value n: path, wrap)
     ("probe.sequence", 5000, lambda n: [1] * n),
@@ -37,20 +36,8 @@ NAMED = {"evaluate.num_sequences": ("evaluate.lengths[1]", "evaluate.num_sequenc
          "train.lstm.hidden_size": ("data.num_sequences", "data.num_sequences")}
 
 
-def _set(params: dict, dotted: str, value) -> dict:
-    params = copy.deepcopy(params)
-    *parents, last = dotted.split(".")
-    node = params
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return params
-
-
 def _value(params: dict, dotted: str) -> int:
-    node = params
-    for key in dotted.split("."):
-        node = node[key]
+    node = get_key(params, dotted)
     return len(node) if isinstance(node, list) else node
 
 
@@ -75,17 +62,17 @@ def test_the_largest_value_that_fits_passes_and_one_more_is_refused(key, over, m
     base = _big_readouts() if key == "train.lstm.hidden_size" else tiny_params()
     if key == "probe.positions":
         base["probe"]["sequence"] = [1] * 496
-    code, err = _check(_set(base, key, make(over)), tmp_path, capsys)
+    code, err = _check(with_key(base, key, make(over)), tmp_path, capsys)
     assert code == 2
     named = err.removeprefix("error (params): ").split(": ")[0]
     assert named == NAMED.get(key, (key,))[0], err
     assert err.count("\n") == 1, err
-    fits, bigger = _fits(err), _set(base, key, make(over))
+    fits, bigger = _fits(err), with_key(base, key, make(over))
     if key in NAMED and NAMED[key][1] != key:  # the message's value is for another key
         key, make = NAMED[key][1], int
     assert 0 < fits < _value(bigger, key)
-    assert _check(_set(bigger, key, make(fits)), tmp_path, capsys) == (0, "")  # what the message says fits, fits
-    assert _check(_set(bigger, key, make(fits + 1)), tmp_path, capsys)[0] == 2
+    assert _check(with_key(bigger, key, make(fits)), tmp_path, capsys) == (0, "")  # what the message says fits, fits
+    assert _check(with_key(bigger, key, make(fits + 1)), tmp_path, capsys)[0] == 2
 
 
 def test_every_cost_of_the_committed_params_is_within_its_limit():
@@ -135,7 +122,7 @@ def test_dvc_repro_at_the_edges_runs_to_the_end_within_its_promises(repo):
 
 
 def _largest(repo, params: dict, key: str, make) -> int:
-    write_params(repo, _set(params, key, make(100_000)))
+    write_params(repo, with_key(params, key, make(100_000)))
     res = sh("python", "-m", "stages.check_params", "--out", "/dev/null", cwd=repo, check=False)
     return _fits(res.stderr)
 

@@ -13,7 +13,7 @@ from dvc.stage.cache import _can_hash, _get_stage_hash
 from ruamel.yaml import YAML
 
 from seqmem.core.artifacts import write_text
-from tests.helpers import sh, tiny_params, write_params
+from tests.helpers import get_key, sh, tiny_params, with_key, write_params
 
 
 def leaves(node: object, path: str = "") -> list[str]:
@@ -53,14 +53,8 @@ def test_every_param_changes_the_run_cache_key_of_the_stages_that_read_it(repo, 
                 for s in dvc.index.stages}
     before = run_cache_keys(dvc)
     for key in leaves(params):
-        node = params
-        *parents, last = key.split(".")
-        for k in parents:
-            node = node[k]
-        old, node[last] = node[last], changed(node[last])
-        write_params(repo, params)
+        write_params(repo, with_key(params, key, changed(get_key(params, key))))
         after = run_cache_keys(dvc)
-        node[last] = old
         readers = {s for s, ps in declared.items() if s in before and any(key == p or key.startswith(f"{p}.")
                                                                           for p in ps)}
         assert {s for s in before if after[s] != before[s]} == readers, key
@@ -88,13 +82,7 @@ BAD = [  # (key, value, the one line the user gets)
 
 @pytest.mark.parametrize("key, value, message", BAD, ids=[f"{k}={v!r}"[:40] for k, v, _ in BAD])
 def test_bad_params_through_dvc_repro_stop_first_and_lose_nothing(repo, key, value, message):
-    params = tiny_params()
-    *parents, last = key.split(".")
-    node = params
-    for k in parents:
-        node = node[k]
-    node[last] = value
-    write_params(repo, params)
+    write_params(repo, with_key(tiny_params(), key, value))
     before = tracked_bytes(repo)
     res = sh("dvc", "repro", cwd=repo, check=False)
     assert res.returncode != 0, res.stdout + res.stderr

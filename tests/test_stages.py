@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import shutil
@@ -15,7 +14,7 @@ import yaml
 
 from stages import evaluate, figures, generate, probe, retention, train
 from stages.common import load_section
-from tests.helpers import tiny_params
+from tests.helpers import DELETE, tiny_params, with_key
 
 
 def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
@@ -24,24 +23,35 @@ def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
     stage.cli(["--params", str(path), *args])
 
 
+STAGES = {"generate": generate, "train": train, "evaluate": evaluate, "probe": probe, "retention": retention,
+          "figures": figures}
+FIGURES = ("loss", "traces", "staircase", "hidden", "retention")
+
+
+def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[str]:
+    """A stage's arguments, laid out as dvc.yaml lays them out: inputs under src, outputs under dst."""
+    val, models = str(src / "data/val.npz"), str(src / "models")
+    return {
+        "generate": ["--out", str(dst / "data/val.npz")],
+        "train": ["--flavor", flavor, "--val", val, "--model", str(dst / f"models/{flavor}.pt"),
+                  "--loss", str(dst / f"loss/{flavor}.csv"), "--val-acc", str(dst / f"val_acc/{flavor}.csv")],
+        "evaluate": ["--val", val, "--models", models, "--out", str(dst / "metrics.json"),
+                     "--length-curve", str(dst / "length.csv")],
+        "probe": ["--val", val, "--models", models, "--traces", str(dst / "traces"), "--staircase",
+                  str(dst / "staircase"), "--hidden", str(dst / "hidden"), "--readout", str(dst / "readout.json")],
+        "retention": ["--models", models, "--curves", str(dst / "retention"), "--out", str(dst / "retention.json")],
+        "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
+                                                        str(dst / f"{name}.png"))],
+    }[stage]
+
+
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> Path:
     """Run the whole chain once, stage by stage, in a temp folder."""
     tmp, params = tmp_path_factory.mktemp("stages"), tiny_params()
-    _cli(generate, params, tmp, "--out", str(tmp / "data/val.npz"))
-    for flavor in params["flavors"]:
-        _cli(train, params, tmp, "--flavor", flavor, "--val", str(tmp / "data/val.npz"),
-             "--model", str(tmp / f"models/{flavor}.pt"), "--loss", str(tmp / f"loss/{flavor}.csv"),
-             "--val-acc", str(tmp / f"val_acc/{flavor}.csv"))
-    _cli(evaluate, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
-         "--out", str(tmp / "metrics.json"), "--length-curve", str(tmp / "length.csv"))
-    _cli(probe, params, tmp, "--val", str(tmp / "data/val.npz"), "--models", str(tmp / "models"),
-         "--traces", str(tmp / "traces"), "--staircase", str(tmp / "staircase"), "--hidden", str(tmp / "hidden"),
-         "--readout", str(tmp / "readout.json"))
-    _cli(retention, params, tmp, "--models", str(tmp / "models"), "--curves", str(tmp / "retention"),
-         "--out", str(tmp / "retention.json"))
-    _cli(figures, params, tmp, *[arg for name in ("loss", "traces", "staircase", "hidden", "retention")
-                                 for arg in (f"--{name}", str(tmp / name), f"--{name}-png", str(tmp / f"{name}.png"))])
+    for stage in STAGES:
+        for flavor in params["flavors"] if stage == "train" else ["rnn"]:
+            _cli(STAGES[stage], params, tmp, *stage_args(stage, tmp, tmp, flavor))
     return tmp
 
 
@@ -95,20 +105,6 @@ def test_figures_are_pngs(outputs):
         assert (outputs / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _set(params: dict, dotted: str, value) -> dict:
-    params = copy.deepcopy(params)
-    *parents, last = dotted.split(".")
-    node = params
-    for key in parents:
-        node = node[key]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return params
-
-
-DELETE = object()
 BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("generate", "data.seed", "0", "data.seed"),
     ("generate", "data.num_sequences", 2.0, "data.num_sequences"),
@@ -157,30 +153,22 @@ if not torch.cuda.is_available():
                          ids=[f"{k}={'<deleted>' if v is DELETE else repr(v)}" for _, k, v, _ in BAD])
 def test_bad_param_stops_the_stage_naming_the_key(stage, key, value, expect, tmp_path, capsys):
     out = tmp_path / "out"
-    args = {
-        "generate": ["--out", str(out / "val.npz")],
-        "train": ["--flavor", "rnn", "--val", str(out / "val.npz"), "--model", str(out / "m.pt"),
-                  "--loss", str(out / "l.csv"), "--val-acc", str(out / "v.csv")],
-        "probe": ["--val", str(out / "val.npz"), "--models", str(out), "--traces", str(out / "t"),
-                  "--staircase", str(out / "s"), "--hidden", str(out / "h"), "--readout", str(out / "p.json")],
-        "evaluate": ["--val", str(out / "val.npz"), "--models", str(out), "--out", str(out / "m.json"),
-                     "--length-curve", str(out / "l.csv")],
-    }[stage]
-    module = {"generate": generate, "train": train, "probe": probe, "evaluate": evaluate}[stage]
+    args, module = stage_args(stage, out, out), STAGES[stage]
     for arg in args:  # outputs from an earlier run, which a failed run must leave alone
         if arg.startswith(str(out)) and Path(arg).suffix:
             Path(arg).parent.mkdir(parents=True, exist_ok=True)
             Path(arg).write_bytes(b"earlier run")
-    before = {p: p.read_bytes() for p in out.rglob("*")}
+    before = {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")}
     with pytest.raises(SystemExit) as exit_info:
-        _cli(module, _set(tiny_params(), key, value), tmp_path, *args)
+        _cli(module, with_key(tiny_params(), key, value), tmp_path, *args)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.startswith("error (params): "), err
     assert expect in err, err
     assert err.count("\n") == 1, err
     assert "Traceback" not in err
-    assert {p: p.read_bytes() for p in out.rglob("*")} == before  # nothing created, nothing modified
+    # nothing created, nothing modified
+    assert {p: p.read_bytes() if p.is_file() else "folder" for p in out.rglob("*")} == before
 
 
 def _truncate(path: Path) -> None:
@@ -228,17 +216,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
     work = Path(shutil.copytree(outputs, tmp_path / "w"))
     spoil(work / spoiled)
     new = tmp_path / "new"
-    args = {
-        "train": ["--flavor", "rnn", "--val", str(work / "data/val.npz"), "--model", str(new / "m.pt"),
-                  "--loss", str(new / "l.csv"), "--val-acc", str(new / "v.csv")],
-        "evaluate": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"),
-                     "--out", str(new / "m.json"), "--length-curve", str(new / "l.csv")],
-        "probe": ["--val", str(work / "data/val.npz"), "--models", str(work / "models"), "--traces", str(new / "t"),
-                  "--staircase", str(new / "s"), "--hidden", str(new / "h"), "--readout", str(new / "p.json")],
-        "figures": [arg for name in ("loss", "traces", "staircase", "hidden", "retention")
-                    for arg in (f"--{name}", str(work / name), f"--{name}-png", str(new / f"{name}.png"))],
-    }[stage]
-    module = {"train": train, "evaluate": evaluate, "probe": probe, "figures": figures}[stage]
+    args, module = stage_args(stage, work, new), STAGES[stage]
     with pytest.raises(SystemExit) as exit_info:
         _cli(module, tiny_params(), tmp_path, *args)
     err = capsys.readouterr().err
@@ -254,7 +232,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
 def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SEQMEM_DEBUG", "1")
     with pytest.raises(SystemExit):
-        _cli(generate, _set(tiny_params(), "data.num_sequences", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
+        _cli(generate, with_key(tiny_params(), "data.num_sequences", -1), tmp_path, "--out", str(tmp_path / "v.npz"))
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert "ConfigError" in err
@@ -262,10 +240,9 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
 
 
 def test_a_section_for_an_unused_flavor_may_be_left_out(outputs, tmp_path):
-    params = _set(tiny_params(), "train.gru", DELETE)
-    _cli(train, params, tmp_path, "--flavor", "rnn", "--val", str(outputs / "data/val.npz"),
-         "--model", str(tmp_path / "m.pt"), "--loss", str(tmp_path / "l.csv"), "--val-acc", str(tmp_path / "v.csv"))
-    assert (tmp_path / "m.pt").exists()
+    params = with_key(tiny_params(), "train.gru", DELETE)
+    _cli(train, params, tmp_path, *stage_args("train", outputs, tmp_path))
+    assert (tmp_path / "models/rnn.pt").exists()
 
 
 def test_params_read_exponents_as_dvc_does(tmp_path):
