@@ -56,8 +56,9 @@ def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
         for probe in probes:
             pts = [r for r in rows if r["probe"] == probe]
             halo = dict(lw=6, alpha=0.3) if probe == probes[0] else {}  # the no -1 line under the others
+            # steps-post: the decision after reading step t holds until t + 1, so it jumps at the -1 itself
             (line,) = ax.plot([r["step"] for r in pts], [r["p"] for r in pts], marker="o", ms=3, label=probe,
-                              **halo)
+                              drawstyle="steps-post", **halo)
             for r in pts:
                 if r["token"] == -1:  # where the -1 arrives
                     ax.axvline(r["step"], color=line.get_color(), ls=":", lw=1.2)
