@@ -77,8 +77,34 @@ def probe_help() -> str:
     return f"```\n$ seqmem-probe --help\n{parser().format_help().rstrip()}\n```"
 
 
+def probing() -> str:
+    """How the decision is reached, per model, from the committed metrics.json and readout.json."""
+    metrics = json.loads((ROOT / "metrics.json").read_text())
+    readout = json.loads((ROOT / "readout.json").read_text())
+    flavors = sorted(metrics, key=config.FLAVOR_NAMES.index)
+
+    def row(label: str, value) -> str:
+        return f"| {label} | " + " | ".join(value(f) for f in flavors) + " |"
+
+    def pct(x: float | None) -> str:
+        return "" if x is None else f"{x:.1%}"
+
+    by_length = lambda L: lambda f: pct(metrics[f]["accuracy_by_length"].get(str(L)))  # noqa: E731
+    lengths = sorted(map(int, metrics[flavors[0]]["accuracy_by_length"]))
+    return "\n".join([
+        "| | " + " | ".join(f.upper() for f in flavors) + " |", "|---" * (len(flavors) + 1) + "|",
+        row("flips exactly at the -1 (lag 0)", lambda f: pct(metrics[f]["lag0_share"])),
+        row("mean lag (steps)", lambda f: f"{metrics[f]['mean_lag']:.1f}"),
+        row("stays flipped to the end (latch rate)", lambda f: pct(metrics[f]["latch_rate"])),
+        row("false alarms before the -1", lambda f: pct(metrics[f]["false_alarm_rate"])),
+        *[row(f"accuracy, length {L:,}", by_length(L)) for L in lengths],
+        row('linear readout of "a -1 was seen" from h_t', lambda f: pct(readout[f]["linear_readout_h"])),
+        row("linear readout from the cell state c_t", lambda f: pct(readout[f].get("linear_readout_c"))),
+    ])
+
+
 PARTS = {"params": (ROOT / "docs/params.md", params_reference), "results": (ROOT / "README.md", results),
-         "help": (ROOT / "docs/seqmem-probe.md", probe_help)}
+         "help": (ROOT / "docs/seqmem-probe.md", probe_help), "probing": (ROOT / "docs/probing.md", probing)}
 
 
 def render(text: str, name: str, body: str) -> str:

@@ -113,3 +113,36 @@ def test_train_shows_every_key_with_the_config_default():
             assert sig[key].kind is inspect.Parameter.KEYWORD_ONLY, key
             assert sig[key].default == getattr(cls, key), key
     assert "steps: int = 600" in str(inspect.signature(train))
+
+
+def _shown(share: float) -> str:
+    return f"{share * 100:.1f}".removesuffix(".0") + "%"  # 1.0 -> 100%, 0.608 -> 60.8%
+
+
+def test_the_memory_pages_committed_columns_are_the_committed_results():
+    import json
+
+    metrics = json.loads((ROOT / "metrics.json").read_text())
+    retention = json.loads((ROOT / "retention.json").read_text())
+    followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in (ROOT / "docs/memory.md").read_text().split("| seed 0 |", 1)[1].splitlines()[2:5]}
+    for flavor, column in (("rnn", 0), ("lstm", 2)):  # the middle column is an experiment, not committed
+        half = retention[flavor]["half_life"]
+        assert rows["memory half-life"][column] == (f"> {followed:,} steps" if half is None else f"{half:,} steps")
+        at = metrics[flavor]["accuracy_by_length"]
+        assert rows["accuracy at length 1,000 / 10,000"][column] == f"{_shown(at['1000'])} / {_shown(at['10000'])}"
+        alarms = retention[flavor]["false_alarm_at_max"]
+        assert rows[f"false alarms within {followed:,} steps"][column] == _shown(alarms)
+
+
+def test_the_reproducibility_page_states_the_committed_tolerances():
+    import json
+
+    tolerances = json.loads((ROOT / "benchmarks/tolerances.json").read_text())
+    page = " ".join((ROOT / "docs/reproducibility.md").read_text().split())
+    shares = {v for k, v in tolerances.items() if not k.endswith(".loss")}
+    assert shares == {0.0005}
+    assert "(tolerance 0.0005)" in page
+    assert f"the loss spreads by {tolerances['rnn.loss']:g} (RNN)" in page
+    assert f"floored at {tolerances['lstm.loss']:g})" in page
