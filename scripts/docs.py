@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import re
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from seqmem.core import config  # noqa: E402
+from seqmem.core.artifacts import read_metrics  # noqa: E402
 from stages.common import load_params  # noqa: E402
 
 SECTIONS = [("data", config.DataConfig), ("train", config.TrainConfig), ("train.<flavor>", config.FlavorConfig),
@@ -47,11 +47,14 @@ def params_reference() -> str:
     return "\n".join(rows)
 
 
+def committed(kind: str) -> dict:
+    """{flavor: metrics} from the committed metrics/<kind>/<flavor>.json (kind: evaluate, retention, readout)."""
+    return read_metrics(ROOT / "metrics" / kind)
+
+
 def results() -> str:
-    """One small table per model from the committed metrics.json, retention.json and readout.json."""
-    metrics = json.loads((ROOT / "metrics.json").read_text())
-    retention = json.loads((ROOT / "retention.json").read_text())
-    readout = json.loads((ROOT / "readout.json").read_text())  # the linear readouts
+    """One small table per model from the committed metrics/{evaluate,retention,readout}/<flavor>.json."""
+    metrics, retention, readout = committed("evaluate"), committed("retention"), committed("readout")
     longest = max(metrics["rnn"]["accuracy_by_length"], key=int)
     followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
     out = []
@@ -78,9 +81,8 @@ def probe_help() -> str:
 
 
 def probing() -> str:
-    """How the decision is reached, per model, from the committed metrics.json and readout.json."""
-    metrics = json.loads((ROOT / "metrics.json").read_text())
-    readout = json.loads((ROOT / "readout.json").read_text())
+    """How the decision is reached, per model, from the committed evaluate and readout metrics."""
+    metrics, readout = committed("evaluate"), committed("readout")
     flavors = sorted(metrics, key=config.FLAVOR_NAMES.index)
 
     def row(label: str, value) -> str:

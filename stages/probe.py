@@ -1,13 +1,10 @@
-"""Stage probe: per-step decisions on the exercise's probe sequences, and where the memory lives."""
-
-from pathlib import Path
+"""Stage probe@<flavor>: one model's per-step decisions on the exercise's probe sequences, and its readouts."""
 
 from seqmem.core.config import ProbeConfig
-from stages.common import command, load_flavors, load_section
+from stages.common import command, load_section
 
 
 def main(args) -> None:
-    flavors = load_flavors(args.params)
     cfg = ProbeConfig.from_dict(load_section(args.params, "probe"), "probe")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     from seqmem.core.artifacts import write_csv, write_json
@@ -16,27 +13,23 @@ def main(args) -> None:
     from seqmem.probes import followed_pair, probe_set, staircase_rows, trace_rows
     from seqmem.valset import load_valset
 
-    val = load_valset(args.val)
-    models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}
+    val, model = load_valset(args.val), load_checkpoint(args.model)
     probes = probe_set(cfg.sequence, cfg.positions)
-    pair = followed_pair(probes, cfg.positions)
-    metrics = {}
-    for f, model in models.items():
-        write_csv(trace_rows(model, probes), Path(args.traces) / f"{f}.csv")
-        write_csv(staircase_rows(model, cfg.sequence), Path(args.staircase) / f"{f}.csv")
-        metrics[f], rows = memory_view(model, val.X, val.lengths, pair, cfg.units)
-        write_csv(rows, Path(args.hidden) / f"{f}.csv")
-    write_json(metrics, args.readout)
-    for f, m in metrics.items():
-        print(f"{f:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in m.items()))
+    traces, staircase = trace_rows(model, probes), staircase_rows(model, cfg.sequence)
+    metrics, hidden = memory_view(model, val.X, val.lengths, followed_pair(probes, cfg.positions), cfg.units)
+    write_csv(traces, args.traces)
+    write_csv(staircase, args.staircase)
+    write_csv(hidden, args.hidden)
+    write_json({model.flavor: metrics}, args.readout)
+    print(f"{model.flavor:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
 
 cli = command(__doc__, main, {
     "--val": "validation set from stage generate (for the linear readouts)",
-    "--models": "folder of <flavor>.pt checkpoints",
-    "--traces": "folder for <flavor>.csv decision traces",
-    "--staircase": "folder for <flavor>.csv: the -1 at every position",
-    "--hidden": "folder for <flavor>.csv hidden-unit trajectories",
+    "--model": "checkpoint from stage train@<flavor>",
+    "--traces": "decision traces CSV to write",
+    "--staircase": "CSV to write: the -1 at every position",
+    "--hidden": "hidden-unit trajectories CSV to write",
     "--readout": "linear-readout metrics JSON to write",
 })
 

@@ -1,13 +1,10 @@
-"""Stage retention: how long each model's memory of a -1 lasts, up to retention.max_distance steps."""
-
-from pathlib import Path
+"""Stage retention@<flavor>: how long one model's memory of a -1 lasts, up to retention.max_distance steps."""
 
 from seqmem.core.config import RetentionConfig
-from stages.common import command, load_flavors, load_section
+from stages.common import command, load_section
 
 
 def main(args) -> None:
-    flavors = load_flavors(args.params)
     cfg = RetentionConfig.from_dict(load_section(args.params, "retention"), "retention")
     # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
     import torch
@@ -17,22 +14,18 @@ def main(args) -> None:
     from seqmem.retention import retention
 
     torch.set_num_threads(1)  # 100,000 small steps: one thread is twice as fast as two (measured)
-    models = {f: load_checkpoint(Path(args.models) / f"{f}.pt") for f in flavors}
-    metrics, curves = {}, {}
-    for f, model in models.items():
-        metrics[f], rows = retention(model, cfg)
-        curves[f] = [{"model": f.upper(), **row} for row in rows]
-        half = metrics[f]["half_life"]
-        print(f"{f:>4}: memory half-life {'> ' + str(cfg.max_distance) if half is None else half} steps, "
-              f"false alarms by step {cfg.max_distance}: {metrics[f]['false_alarm_at_max']:.3f}", flush=True)
-    for f, rows in curves.items():
-        write_csv(rows, Path(args.curves) / f"{f}.csv")
-    write_json(metrics, args.out)
+    model = load_checkpoint(args.model)
+    metrics, rows = retention(model, cfg)
+    half = metrics["half_life"]
+    print(f"{model.flavor:>4}: memory half-life {'> ' + str(cfg.max_distance) if half is None else half} steps, "
+          f"false alarms by step {cfg.max_distance}: {metrics['false_alarm_at_max']:.3f}", flush=True)
+    write_csv([{"model": model.flavor.upper(), **row} for row in rows], args.curve)
+    write_json({model.flavor: metrics}, args.out)
 
 
 cli = command(__doc__, main, {
-    "--models": "folder of <flavor>.pt checkpoints",
-    "--curves": "folder for <flavor>.csv retention curves",
+    "--model": "checkpoint from stage train@<flavor>",
+    "--curve": "retention curve CSV to write",
     "--out": "retention metrics JSON to write",
 })
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from seqmem.core.artifacts import read_metrics
 from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
 
 spec = importlib.util.spec_from_file_location("check_repro", ROOT / "scripts/check_repro.py")
@@ -18,17 +19,17 @@ check_repro = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_repro)
 
 MODES = [[], ["--tolerance"]]
-OUTPUTS = {"data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics.json", "plots/loss/rnn.csv", "plots/loss"}
+OUTPUTS = {"data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics/evaluate/rnn.json", "plots/loss/rnn.csv"}
 
 # `dvc status` as recorded in real repos (dict order and all), one per situation
 FRESH_CLONE = {  # no cache: the models are retrained, so every downstream dep reads "modified"
     "generate": [{"changed outs": {"data/val.npz": "not in cache"}}],
     "train@rnn": [{"changed deps": {"data/val.npz": "deleted"}}, {"changed outs": {"models/rnn.pt": "not in cache"}}],
-    "evaluate": [{"changed deps": {"data/val.npz": "deleted", "models": "modified"}}],
+    "evaluate@rnn": [{"changed deps": {"data/val.npz": "deleted", "models/rnn.pt": "modified"}}],
 }
-PARAM_CHANGED = {"probe": [{"changed deps": {"params.yaml": {"probe": "modified"}}}]}
+PARAM_CHANGED = {"probe@rnn": [{"changed deps": {"params.yaml": {"probe": "modified"}}}]}
 CODE_CHANGED = {"figures": [{"changed deps": {"seqmem/figures.py": "modified"}}]}
-METRIC_EDITED = {"evaluate": [{"changed outs": {"metrics.json": "modified"}}]}
+METRIC_EDITED = {"evaluate@rnn": [{"changed outs": {"metrics/evaluate/rnn.json": "modified"}}]}
 PLOT_EDITED = {"train@rnn": [{"changed outs": {"plots/loss/rnn.csv": "modified"}}],
                "figures": [{"changed deps": {"plots/loss": "modified"}}]}
 
@@ -38,9 +39,9 @@ def test_a_fresh_clone_is_not_stale():
 
 
 @pytest.mark.parametrize("status, reason", [
-    (PARAM_CHANGED, "stage probe: params probe modified (in params.yaml)"),
+    (PARAM_CHANGED, "stage probe@rnn: params probe modified (in params.yaml)"),
     (CODE_CHANGED, "stage figures: deps seqmem/figures.py modified"),
-    (METRIC_EDITED, "stage evaluate: outs metrics.json modified (edited by hand?)"),
+    (METRIC_EDITED, "stage evaluate@rnn: outs metrics/evaluate/rnn.json modified (edited by hand?)"),
     (PLOT_EDITED, "stage train@rnn: outs plots/loss/rnn.csv modified (edited by hand?)"),
 ])
 def test_staleness_is_code_params_or_a_hand_edit(status, reason):
@@ -53,16 +54,16 @@ def test_tolerances_per_metric_and_family():
     assert check_repro.tolerance("lstm.loss", tol) == 0.05
     assert check_repro.tolerance("lstm.accuracy_by_length.60", tol) == 0.4  # unmeasured length: the family's widest
     assert check_repro.tolerance("lstm.recall", tol) == 0.0  # unmeasured: exact
-    diff = {"metrics.json": {"lstm.loss": {"old": 0.01, "new": 0.04}, "lstm.accuracy_by_length.200": {"old": 1.0,
-                                                                                                     "new": 0.99}}}
+    diff = {"metrics/evaluate/lstm.json": {"lstm.loss": {"old": 0.01, "new": 0.04},
+                                           "lstm.accuracy_by_length.200": {"old": 1.0, "new": 0.99}}}
     (bad,) = check_repro.out_of_tolerance(diff, tol)
     assert "lstm.accuracy_by_length.200 1.0 -> 0.99 (tolerance 0.0005)" in bad
 
 
 def test_committed_tolerances_cover_every_committed_metric():
     tol = json.loads((ROOT / "benchmarks/tolerances.json").read_text())
-    for name in ("metrics.json", "readout.json"):
-        metrics = check_repro.flatten(json.loads((ROOT / name).read_text()))
+    for name in ("metrics/evaluate", "metrics/readout"):
+        metrics = check_repro.flatten(read_metrics(ROOT / name))
         assert set(metrics) <= set(tol), f"{name}: no measured tolerance for {sorted(set(metrics) - set(tol))}"
 
 
@@ -100,7 +101,7 @@ def test_fails_on_a_param_changed_without_rerunning(repo, mode):
     commit(repo, "fewer units, forgot dvc repro")
     res = check(repo, *mode)
     assert res.returncode == 1, res.stdout
-    assert "stage probe: params probe modified (in params.yaml)" in res.stdout
+    assert "stage probe@rnn: params probe modified (in params.yaml)" in res.stdout
 
 
 @pytest.mark.slow
@@ -111,20 +112,21 @@ def test_fails_on_a_hand_edited_plot_file(repo, mode):
     commit(repo, "nicer trace")
     res = check(repo, *mode)
     assert res.returncode == 1, res.stdout
-    assert "stage probe: outs plots/traces modified (edited by hand?)" in res.stdout
+    assert "stage probe@rnn: outs plots/traces/rnn.csv modified (edited by hand?)" in res.stdout
 
 
 @pytest.mark.slow
 def test_fails_on_a_hand_edited_metric_and_shows_the_table(repo):
-    metrics = json.loads((repo / "metrics.json").read_text())
+    path = repo / "metrics/evaluate/lstm.json"
+    metrics = json.loads(path.read_text())
     true_acc = metrics["lstm"]["accuracy"]
     metrics["lstm"]["accuracy"] = 0.999
-    (repo / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     commit(repo, "better numbers")
     res = check(repo)
     assert res.returncode == 1, res.stdout
-    assert "stage evaluate: outs metrics.json modified" in res.stdout
-    assert f"| metrics.json | lstm.accuracy | 0.999 | {true_acc} |" in res.stdout
+    assert "stage evaluate@lstm: outs metrics/evaluate/lstm.json modified" in res.stdout
+    assert f"| metrics/evaluate/lstm.json | lstm.accuracy | 0.999 | {true_acc} |" in res.stdout
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import sys
 
 import yaml
 
+from seqmem.core.artifacts import read_metrics
 from seqmem.core.config import (
     FLAVOR_NAMES,
     DataConfig,
@@ -120,10 +121,8 @@ def _shown(share: float) -> str:
 
 
 def test_the_memory_pages_committed_columns_are_the_committed_results():
-    import json
 
-    metrics = json.loads((ROOT / "metrics.json").read_text())
-    retention = json.loads((ROOT / "retention.json").read_text())
+    metrics, retention = read_metrics(ROOT / "metrics/evaluate"), read_metrics(ROOT / "metrics/retention")
     followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in (ROOT / "docs/memory.md").read_text().split("| seed 0 |", 1)[1].splitlines()[2:5]}

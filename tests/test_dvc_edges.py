@@ -113,7 +113,7 @@ def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
     assert "error (params): train.rnn.lr: training diverged: the loss is nan at step" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (repo / "models/rnn.pt").exists()
-    assert "Running stage 'evaluate'" not in res.stdout  # so no NaN reached metrics.json
+    assert "Running stage 'evaluate@rnn'" not in res.stdout  # so no NaN reached its metrics
     # README, "When a run fails": back to the committed state
     sh("git", "checkout", "--", ".", cwd=repo)
     sh("dvc", "checkout", cwd=repo)
@@ -127,10 +127,10 @@ def test_no_positive_in_the_validation_set_still_evaluates(repo):
     params["data"]["p_minus_one"] = 0
     write_params(repo, params)
     sh("dvc", "repro", "--single-item", "generate", cwd=repo)  # the models stay: evaluate is what crashed
-    res = sh("dvc", "repro", "--single-item", "evaluate", cwd=repo)
+    res = sh("dvc", "repro", "--single-item", "evaluate@rnn", cwd=repo)
     assert "recall" not in res.stderr
     assert "lag0 n/a" in res.stdout
-    metrics = json.loads((repo / "metrics.json").read_text())  # strict JSON: no NaN
+    metrics = json.loads((repo / "metrics/evaluate/rnn.json").read_text())  # strict JSON: no NaN
     assert metrics["rnn"]["recall"] is None
     assert metrics["rnn"]["accuracy_negatives"] is not None
 
@@ -151,16 +151,17 @@ def test_temp_files_of_a_killed_write_are_ignored_then_cleaned_and_outputs_follo
 
 @pytest.mark.slow
 def test_an_output_path_that_is_a_folder_gives_one_line(repo):
-    (repo / "metrics.json").unlink()
-    (repo / "metrics.json").mkdir()
-    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--models", "models", "--out",
-             "metrics.json", "--length-curve", "plots/length.csv", cwd=repo, check=False)
+    out = repo / "metrics/evaluate/rnn.json"
+    out.unlink()
+    out.mkdir()
+    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.pt", "--out",
+             "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", cwd=repo, check=False)
     assert res.returncode == 1
     assert res.stderr.startswith("error (os): ")
-    assert "metrics.json" in res.stderr
+    assert "metrics/evaluate/rnn.json" in res.stderr
     assert res.stderr.count("\n") == 1
     assert "Traceback" not in res.stderr
-    assert not list((repo / "metrics.json").iterdir())  # no temp file left
+    assert not list(out.iterdir())  # no temp file left
 
 
 def test_every_stage_waits_for_the_params_check(repro_repo):

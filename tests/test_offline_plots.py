@@ -38,7 +38,7 @@ def test_every_chart_names_models_not_files_and_shows_every_flavor(repro_repo):
         assert "upper(replace(datum.filename, '.csv', ''))" in spec
         assert '"field": "model"' in spec
     assert '"type": "log"' in json.dumps(data["loss"][0]["content"])  # loss spans 4 decades
-    (length,) = data["plots/length.csv"]
+    (length,) = data["length"]
     assert {v["model"] for v in length["content"]["data"]["values"]} == {"rnn", "lstm"}
     assert length["content"]["facet"]["column"]["field"] == "model"  # one panel a model: none hides another
     training_range = layers(length["content"])[0]["encoding"]

@@ -5,18 +5,20 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from seqmem.core.artifacts import read_metrics
 from tests.helpers import ROOT, sh, tiny_params, write_params
 
 STAGE_OUTPUTS = [
-    "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics.json",
+    "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics/evaluate/rnn.json", "metrics/evaluate/lstm.json",
     "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
     "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
-    "plots/length.csv", "readout.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
+    "plots/length/rnn.csv", "metrics/readout/lstm.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
     "plots/staircase.png", "plots/hidden.png",
 ]
 
@@ -34,17 +36,18 @@ def test_repro_makes_every_output_and_a_second_repro_runs_nothing(repo):
 
 
 def test_repro_measures_memory_and_length_generalization(repro_repo):
-    metrics = json.loads((repro_repo / "metrics.json").read_text())
+    metrics = read_metrics(repro_repo / "metrics/evaluate")
     for flavor in ("rnn", "lstm"):
         m = metrics[flavor]
         assert {"mean_lag", "lag0_share", "latch_rate", "false_alarm_rate"} <= set(m)
         assert set(m["accuracy_by_length"]) == {"30", "60"}
         assert len(m["recall_by_position"]) == 10
-    with open(repro_repo / "plots/length.csv") as f:
-        curve = list(csv.DictReader(f))
     for flavor in ("rnn", "lstm"):
-        assert {int(r["length"]) for r in curve if r["model"] == flavor} == set(range(10, 26)) | {30, 60}
-    probe = json.loads((repro_repo / "readout.json").read_text())
+        with open(repro_repo / f"plots/length/{flavor}.csv") as f:
+            curve = list(csv.DictReader(f))
+        assert {r["model"] for r in curve} == {flavor}
+        assert {int(r["length"]) for r in curve} == set(range(10, 26)) | {30, 60}
+    probe = read_metrics(repro_repo / "metrics/readout")
     assert set(probe["lstm"]) == {"linear_readout_h", "linear_readout_c"}
     assert set(probe["rnn"]) == {"linear_readout_h"}
     with open(repro_repo / "plots/staircase/rnn.csv") as f:
@@ -68,6 +71,13 @@ def test_a_param_of_one_flavor_reruns_only_that_flavor(repo):
     assert {"train@rnn", "train@lstm"} <= _changed_stages(repo)
 
 
+def test_an_experiment_on_one_flavor_runs_no_stage_of_the_other(repo):
+    out = sh("dvc", "exp", "run", "-S", "train.rnn.hidden_size=6", cwd=repo).stdout
+    ran = re.findall(r"Running stage '([^']+)'", out)
+    assert {"train@rnn", "evaluate@rnn", "retention@rnn", "probe@rnn", "figures"} <= set(ran)
+    assert [s for s in ran if s.endswith("@lstm")] == []
+
+
 def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
     params = tiny_params()
     params["flavors"] = ["rnn", "lstm", "gru"]
@@ -83,8 +93,8 @@ def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
 @pytest.mark.slow
 def test_exp_run_then_plots_diff_shows_both_runs(repo):
     out = sh("dvc", "exp", "run", "-S", "probe.units=1", cwd=repo).stdout
-    assert "Running stage 'probe'" in out
-    assert "Running stage 'evaluate'" not in out
+    assert "Running stage 'probe@lstm'" in out
+    assert "Running stage 'evaluate@lstm'" not in out
     # -S rewrites params.yaml; the file's layout must survive it, so the change is one line
     assert sh("git", "diff", "--numstat", "HEAD", "params.yaml", cwd=repo).stdout.split()[:2] == ["1", "1"]
     exps = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo).stdout)
@@ -95,7 +105,7 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
     assert "HEAD" in html
     assert names[0] in html
     data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
-    for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "plots/length.csv", "plots/hidden.png"):
+    for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "length", "plots/hidden.png"):
         if plot.endswith(".png"):  # images: one entry per revision, side by side
             assert {d["revisions"][0] for d in data["data"][plot]} == {"HEAD", names[0]}
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from seqmem.core.artifacts import read_metrics
 from stages import evaluate, figures, generate, probe, retention, train
 from stages.common import load_section
 from tests.helpers import DELETE, tiny_params, with_key
@@ -30,16 +30,18 @@ FIGURES = ("loss", "traces", "staircase", "hidden", "retention")
 
 def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[str]:
     """A stage's arguments, laid out as dvc.yaml lays them out: inputs under src, outputs under dst."""
-    val, models = str(src / "data/val.npz"), str(src / "models")
+    val, model = str(src / "data/val.npz"), str(src / f"models/{flavor}.pt")
     return {
         "generate": ["--out", str(dst / "data/val.npz")],
         "train": ["--flavor", flavor, "--val", val, "--model", str(dst / f"models/{flavor}.pt"),
                   "--loss", str(dst / f"loss/{flavor}.csv"), "--val-acc", str(dst / f"val_acc/{flavor}.csv")],
-        "evaluate": ["--val", val, "--models", models, "--out", str(dst / "metrics.json"),
-                     "--length-curve", str(dst / "length.csv")],
-        "probe": ["--val", val, "--models", models, "--traces", str(dst / "traces"), "--staircase",
-                  str(dst / "staircase"), "--hidden", str(dst / "hidden"), "--readout", str(dst / "readout.json")],
-        "retention": ["--models", models, "--curves", str(dst / "retention"), "--out", str(dst / "retention.json")],
+        "evaluate": ["--val", val, "--model", model, "--out", str(dst / f"metrics/evaluate/{flavor}.json"),
+                     "--length-curve", str(dst / f"length/{flavor}.csv")],
+        "probe": ["--val", val, "--model", model, "--traces", str(dst / f"traces/{flavor}.csv"),
+                  "--staircase", str(dst / f"staircase/{flavor}.csv"), "--hidden", str(dst / f"hidden/{flavor}.csv"),
+                  "--readout", str(dst / f"metrics/readout/{flavor}.json")],
+        "retention": ["--model", model, "--curve", str(dst / f"retention/{flavor}.csv"),
+                      "--out", str(dst / f"metrics/retention/{flavor}.json")],
         "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
                                                         str(dst / f"{name}.png"))],
     }[stage]
@@ -50,7 +52,7 @@ def outputs(tmp_path_factory) -> Path:
     """Run the whole chain once, stage by stage, in a temp folder."""
     tmp, params = tmp_path_factory.mktemp("stages"), tiny_params()
     for stage in STAGES:
-        for flavor in params["flavors"] if stage == "train" else ["rnn"]:
+        for flavor in params["flavors"] if stage not in ("generate", "figures") else ["rnn"]:
             _cli(STAGES[stage], params, tmp, *stage_args(stage, tmp, tmp, flavor))
     return tmp
 
@@ -70,7 +72,7 @@ def test_train_writes_checkpoint_and_histories(outputs):
 
 
 def test_evaluate_writes_metrics_per_model(outputs):
-    metrics = json.loads((outputs / "metrics.json").read_text())
+    metrics = read_metrics(outputs / "metrics/evaluate")
     assert set(metrics) == {"rnn", "lstm"}
     for m in metrics.values():
         assert {"accuracy", "loss", "accuracy_negatives", "recall_early", "recall_middle", "recall_late"} <= set(m)
@@ -92,11 +94,11 @@ def test_probe_writes_the_staircase_and_hidden_trajectories(outputs):
     hidden = _rows(outputs / "hidden/lstm.csv")
     assert {r["probe"] for r in hidden} == {"no -1", "-1 at 4"}
     assert len({r["unit"] for r in hidden}) == 4  # the top 2 units of h and of the cell state c
-    assert json.loads((outputs / "readout.json").read_text())["lstm"]["linear_readout_c"] > 0.5
+    assert read_metrics(outputs / "metrics/readout")["lstm"]["linear_readout_c"] > 0.5
 
 
 def test_evaluate_writes_the_length_curve(outputs):
-    rows = _rows(outputs / "length.csv")
+    rows = _rows(outputs / "length/rnn.csv") + _rows(outputs / "length/lstm.csv")
     assert {(r["model"], int(r["length"])) for r in rows} >= {("rnn", 30), ("lstm", 60), ("lstm", 10)}
 
 
@@ -142,8 +144,8 @@ BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("evaluate", "evaluate.num_sequences", 0, "evaluate.num_sequences"),
     ("evaluate", "evaluate.ignore_first", -1, "evaluate.ignore_first"),
     ("evaluate", "evaluate.seed", 1.0, "evaluate.seed"),
-    ("evaluate", "flavors", ["rnn", "transformer"], "flavors[1]"),
-    ("evaluate", "flavors", "rnn", "flavors"),
+    ("figures", "flavors", ["rnn", "transformer"], "flavors[1]"),
+    ("figures", "flavors", "rnn", "flavors"),
 ]
 if not torch.cuda.is_available():
     BAD.append(("train", "train.device", "cuda", "train.device"))
@@ -216,7 +218,7 @@ def test_corrupt_or_foreign_input_is_a_clear_error(stage, spoiled, spoil, expect
     work = Path(shutil.copytree(outputs, tmp_path / "w"))
     spoil(work / spoiled)
     new = tmp_path / "new"
-    args, module = stage_args(stage, work, new), STAGES[stage]
+    args, module = stage_args(stage, work, new, "lstm" if "lstm" in spoiled else "rnn"), STAGES[stage]
     with pytest.raises(SystemExit) as exit_info:
         _cli(module, tiny_params(), tmp_path, *args)
     err = capsys.readouterr().err

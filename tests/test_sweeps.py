@@ -83,6 +83,6 @@ def test_the_readme_memory_study_runs_as_written(repo):
     assert {"lstm-exercise", "lstm-penalty"} <= set(exps)
     for name, penalty in (("lstm-exercise", 0), ("lstm-penalty", 1)):
         assert exps[name]["error"] is None
-        assert "retention.json" in exps[name]["metrics"]
+        assert "metrics/retention/lstm.json" in exps[name]["metrics"]
         assert exps[name]["params"]["train"]["lstm"]["forget_penalty"] == penalty
     assert (repo / "dvc_plots/index.html").exists()

@@ -61,6 +61,12 @@ def write_json(obj: object, path: str | Path) -> None:
     write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
 
 
+def read_metrics(folder: str | Path) -> dict:
+    """{model: metrics} from a stage's per-model metrics files, folder/<flavor>.json, each keyed by its model."""
+    files = sorted(Path(folder).glob("*.json"))
+    return {model: m for path in files for model, m in json.loads(path.read_text()).items()}
+
+
 def write_csv(rows: list[dict], path: str | Path) -> None:
     """A CSV with the first row's keys as header, atomically."""
     buf = io.StringIO()
