@@ -148,3 +148,10 @@ def test_every_stage_declares_the_modules_it_imports():
         assert covered == declared, f"stage {name}: imports {sorted(covered)}, declares {sorted(declared)}"
         unused = [d for d in folders if not any(f.startswith(f"{d}/") for f in imported)]
         assert not unused, f"stage {name} declares {unused} but imports nothing from it"
+
+
+def test_bytecode_caches_do_not_make_the_plumbing_folder_stale(repo):
+    cache = repo / "seqmem/core/__pycache__"  # what any import writes, unless PYTHONDONTWRITEBYTECODE is set
+    cache.mkdir(exist_ok=True)
+    (cache / "config.cpython-311.pyc").write_bytes(b"bytecode")
+    assert json.loads(sh("dvc", "status", "--json", cwd=repo).stdout) == {}
