@@ -71,6 +71,7 @@ def test_a_param_of_one_flavor_reruns_only_that_flavor(repo):
     assert {"train@rnn", "train@lstm"} <= _changed_stages(repo)
 
 
+@pytest.mark.slow
 def test_an_experiment_on_one_flavor_runs_no_stage_of_the_other(repo):
     out = sh("dvc", "exp", "run", "-S", "train.rnn.hidden_size=6", cwd=repo).stdout
     ran = re.findall(r"Running stage '([^']+)'", out)
