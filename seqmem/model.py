@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,36 +105,67 @@ class SequenceClassifier(nn.Module):
         return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
 
 
-# steps (sequences x time) per forward pass: the (B, T, H) activations of one chunk stay in the
+# steps (sequences x time) per forward pass: the (T, B, H) activations of one chunk stay in the
 # hundreds of MB, whatever the sequence length. Every set the pipeline evaluates today fits in one.
 CHUNK_STEPS = 1 << 19
 # time steps per forward pass: torch's CPU RNNs keep a small tensor per step (~1 KB), so cap them too
 CHUNK_SPAN = 1 << 16
 # floats of output per pass: a wide model takes fewer steps a chunk (hidden_size 32: CHUNK_STEPS)
 CHUNK_FLOATS = 1 << 24
+# A set of at least this many sequence-steps is computed as two halves of its rows, one thread
+# each. Two, whatever the machine: MKL's last bits depend on a product's row count, so the split
+# is part of the arithmetic, and a fixed split keeps it the same on every machine.
+HALVES_FROM = 1 << 16
 
 
-@torch.no_grad()
+def _time_major(model: SequenceClassifier) -> nn.RNNBase:
+    """model.rnn reading time-major input (S, B, 1), sharing its weights: no transposes of the input."""
+    rnn = copy.copy(model.rnn)
+    rnn.batch_first = False
+    return rnn
+
+
 def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """P(a -1 was seen) at every step, (N, T) float64, in bounded memory.
 
     Sequences go in batches and long ones in time chunks, the recurrent state carried from one
-    chunk to the next: the same as one pass over everything, up to float32 rounding. `progress(steps)`
-    is called after each chunk with the number of time steps done.
+    chunk to the next. Each batch runs on one torch thread, so the bits do not depend on the
+    machine's core count; a large set's two halves run side by side (torch releases the GIL in
+    its kernels). `progress(steps)` is called after each of the first half's chunks.
     """
     model.eval()
     N, T = X.shape[:2]
     out = np.empty((N, T))
+    rnn, head = _time_major(model), model.head
     steps = max(1, min(CHUNK_STEPS, CHUNK_FLOATS // model.hidden_size))  # sequence-steps per chunk
-    batch = min(N, steps)
-    span = min(max(1, steps // batch), CHUNK_SPAN)  # time steps per chunk
-    for i in range(0, N, batch):
-        state = None  # (layers, B, H), or (h, c) for an LSTM
-        for t in range(0, T, span):
-            h, state = model.rnn(model.as_input(X[i : i + batch, t : t + span]), state)  # (B, span, H)
-            out[i : i + batch, t : t + span] = model.head(h)[..., 0].double().cpu().numpy()
-            if progress:
-                progress(min(t + span, T))
+
+    @torch.inference_mode()  # per thread: a worker does not inherit its caller's mode
+    def run(rows: range, report: Callable[[int], None] | None) -> None:
+        batch = min(len(rows), steps)
+        span = min(max(1, steps // batch), CHUNK_SPAN)  # time steps per chunk
+        for i in range(rows.start, rows.stop, batch):
+            b, state = slice(i, min(i + batch, rows.stop)), None  # state: (layers, B, H), or an LSTM's (h, c)
+            for t in range(0, T, span):
+                x = torch.from_numpy(np.ascontiguousarray(X[b, t : t + span, 0].T)).float()[..., None]  # (S, B, 1)
+                h, state = rnn(x, state)  # (S, B, H)
+                # the head reads h as (B, S, H), the layout batch_first gives: the bits of forward()
+                out[b, t : t + span] = head(h.transpose(0, 1))[..., 0].numpy()  # float32 -> float64, exact
+                if report:
+                    report(min(t + span, T))
+
+    halves = [range(N // 2), range(N // 2, N)] if N >= 2 and N * T >= HALVES_FROM else [range(N)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if len(halves) == 1 or threads == 1:
+            for k, rows in enumerate(halves):
+                run(rows, progress if k == 0 else None)
+        else:
+            with ThreadPoolExecutor(2) as pool:
+                for f in [pool.submit(run, rows, progress if k == 0 else None) for k, rows in enumerate(halves)]:
+                    f.result()
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
