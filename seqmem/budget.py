@@ -99,12 +99,13 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
     out += [
         Cost("plots/traces/<flavor>.csv", "probe.positions", P, "positions",
              lambda p: (p + 1) * T * _row(4, w + 9, w, 2, 8), MAX_TRACKED),
+        # retention runs in the same process, after evaluate's passes have let their arrays go: the larger counts
         Cost("stage evaluate", "evaluate.num_sequences", evaluate.num_sequences, "sequences",
              lambda e: evaluates(e=e), STAGE_MEMORY),
         # a row per length (the validation set's, then these); metrics/evaluate/<flavor>.json holds as many
         Cost("plots/length/<flavor>.csv", "evaluate.lengths", len(evaluate.lengths), "lengths",
              lambda n: (T_val - data.min_len + 1 + n) * _row(4, 12, 20), MAX_TRACKED),
-        Cost("stage retention", "retention.num_sequences", retention.num_sequences, "sequences",
+        Cost("stage evaluate's retention pass", "retention.num_sequences", retention.num_sequences, "sequences",
              lambda n: BASE + 40 * n * (retention.max_distance + 1), STAGE_MEMORY),
     ]
     return out

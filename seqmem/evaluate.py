@@ -40,7 +40,11 @@ def _share(mask: np.ndarray) -> float | None:
 
 def evaluate(model: SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> dict:
     """Accuracy, BCE loss, accuracy on negatives, recall by where the -1 sits, and flip timing."""
-    d = decisions(model, vs.X)  # (N, T_max)
+    return scores(decisions(model, vs.X), vs, ignore_first)
+
+
+def scores(d: np.ndarray, vs: ValSet, ignore_first: int = 1) -> dict:
+    """evaluate()'s metrics from the per-step decisions d (N, T_max) on vs."""
     p = at_last_step(d, vs.lengths)  # (N,) final decisions
     y = vs.Y[:, 0].astype(bool)
     pred = p > 0.5
@@ -104,8 +108,9 @@ def record(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict
 
     The length curve takes the validation set's own lengths, then fresh sets of each of cfg.lengths.
     """
-    metrics = evaluate(model, vs, cfg.ignore_first)
-    correct = (final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)
+    d = decisions(model, vs.X)  # (N, T_max), once for both
+    metrics = scores(d, vs, cfg.ignore_first)
+    correct = (at_last_step(d, vs.lengths) > 0.5) == vs.Y[:, 0].astype(bool)
     curve = [{"length": int(L), "accuracy": float(correct[vs.lengths == L].mean())} for L in np.unique(vs.lengths)]
     long = length_accuracy(model, cfg.lengths, cfg.num_sequences, cfg.seed)
     metrics["accuracy_by_length"] = {str(L): a for L, a in long.items()}

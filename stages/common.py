@@ -58,12 +58,16 @@ def load_params(path: str | Path) -> dict:
     return params
 
 
-def load_section(path: str, key: str) -> Any:
-    """One top-level section of the params file."""
-    params = load_params(path)
+def section(params: dict, key: str, path: str | Path = "params.yaml") -> Any:
+    """One top-level section of a loaded params file."""
     if key not in params:
         raise ConfigError(key, f"missing section in {path}")
     return params[key]
+
+
+def load_section(path: str, key: str) -> Any:
+    """One top-level section of the params file."""
+    return section(load_params(path), key, path)
 
 
 def load_flavors(path: str) -> list[str]:

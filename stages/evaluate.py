@@ -1,7 +1,10 @@
-"""Stage evaluate@<flavor>: score one trained model on the validation set and on much longer sequences."""
+"""Stage evaluate@<flavor>: score one trained model, and follow its memory of a -1 for retention.max_distance steps.
 
-from seqmem.core.config import EvalConfig
-from stages.common import command, load_section
+One process for both: a model's analysis pays for `import torch` once.
+"""
+
+from seqmem.core.config import EvalConfig, RetentionConfig
+from stages.common import command, load_params, section
 
 
 def _four_places(v: float | None) -> str:
@@ -9,21 +12,30 @@ def _four_places(v: float | None) -> str:
 
 
 def main(args) -> None:
-    cfg = EvalConfig.from_dict(load_section(args.params, "evaluate"), "evaluate")
-    # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
+    params = load_params(args.params)
+    cfg = EvalConfig.from_dict(section(params, "evaluate", args.params), "evaluate")
+    kept = RetentionConfig.from_dict(section(params, "retention", args.params), "retention")
+    # torch only now: a bad param is refused in a fraction of a second, not after 2 s of imports
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.evaluate import record
     from seqmem.model import load_checkpoint
+    from seqmem.retention import retention
     from seqmem.valset import load_valset
 
     val, model = load_valset(args.val), load_checkpoint(args.model)  # read everything before writing
     metrics, rows = record(model, val, cfg)
-    longest = str(max(cfg.lengths))
+    held, curve = retention(model, kept)
+    longest, half = str(max(cfg.lengths)), held["half_life"]
     shown = {"accuracy": metrics["accuracy"], "lag0": metrics["lag0_share"], "latch": metrics["latch_rate"],
              f"accuracy at length {longest}": metrics["accuracy_by_length"][longest]}
     print(f"{model.flavor:>4}: " + "  ".join(f"{k} {_four_places(v)}" for k, v in shown.items()), flush=True)
-    write_json({model.flavor: metrics}, args.out)  # keyed by the model: `dvc metrics diff` then names it
+    print(f"{model.flavor:>4}: memory half-life {'> ' + str(kept.max_distance) if half is None else half} steps, "
+          f"false alarms by step {kept.max_distance}: {held['false_alarm_at_max']:.3f}", flush=True)
+    # each file keyed by the model: `dvc metrics diff` then names it
+    write_json({model.flavor: metrics}, args.out)
     write_csv([{"model": model.flavor, **row} for row in rows], args.length_curve)
+    write_json({model.flavor: held}, args.retention)
+    write_csv([{"model": model.flavor.upper(), **row} for row in curve], args.retention_curve)
 
 
 cli = command(__doc__, main, {
@@ -31,6 +43,8 @@ cli = command(__doc__, main, {
     "--model": "checkpoint from stage train@<flavor>",
     "--out": "metrics JSON to write",
     "--length-curve": "accuracy-by-length CSV to write",
+    "--retention": "retention metrics JSON to write",
+    "--retention-curve": "retention curve CSV to write",
 })
 
 

@@ -110,7 +110,7 @@ def test_seqmem_probe_refuses_a_giant_config_in_little_memory(tmp_path):
 
 def test_dvc_repro_of_a_stage_refuses_a_crafted_model(repo):
     torch.save(_with({**CONFIG, "hidden_size": "32"}), repo / "models/lstm.pt")
-    res = sh("dvc", "repro", "-s", "retention@lstm", cwd=repo, check=False)
+    res = sh("dvc", "repro", "-s", "evaluate@lstm", cwd=repo, check=False)
     assert res.returncode != 0
     assert "error (artifact): models/lstm.pt: config.hidden_size: must be int, got '32' (str)" in res.stderr
     assert "Traceback" not in res.stderr + res.stdout

@@ -75,7 +75,7 @@ def test_a_param_of_one_flavor_reruns_only_that_flavor(repo):
 def test_an_experiment_on_one_flavor_runs_no_stage_of_the_other(repo):
     out = sh("dvc", "exp", "run", "-S", "train.rnn.hidden_size=6", cwd=repo).stdout
     ran = re.findall(r"Running stage '([^']+)'", out)
-    assert {"train@rnn", "evaluate@rnn", "retention@rnn", "probe@rnn", "figures"} <= set(ran)
+    assert {"train@rnn", "evaluate@rnn", "probe@rnn", "figures"} <= set(ran)
     assert [s for s in ran if s.endswith("@lstm")] == []
 
 

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from seqmem.core.artifacts import read_metrics
-from stages import evaluate, figures, generate, probe, retention, train
+from stages import evaluate, figures, generate, probe, train
 from stages.common import load_section
 from tests.helpers import DELETE, tiny_params, with_key
 
@@ -23,8 +23,7 @@ def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
     stage.cli(["--params", str(path), *args])
 
 
-STAGES = {"generate": generate, "train": train, "evaluate": evaluate, "probe": probe, "retention": retention,
-          "figures": figures}
+STAGES = {"generate": generate, "train": train, "evaluate": evaluate, "probe": probe, "figures": figures}
 FIGURES = ("loss", "traces", "staircase", "hidden", "retention")
 
 
@@ -36,12 +35,12 @@ def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[st
         "train": ["--flavor", flavor, "--val", val, "--model", str(dst / f"models/{flavor}.pt"),
                   "--loss", str(dst / f"loss/{flavor}.csv"), "--val-acc", str(dst / f"val_acc/{flavor}.csv")],
         "evaluate": ["--val", val, "--model", model, "--out", str(dst / f"metrics/evaluate/{flavor}.json"),
-                     "--length-curve", str(dst / f"length/{flavor}.csv")],
+                     "--length-curve", str(dst / f"length/{flavor}.csv"),
+                     "--retention", str(dst / f"metrics/retention/{flavor}.json"),
+                     "--retention-curve", str(dst / f"retention/{flavor}.csv")],
         "probe": ["--val", val, "--model", model, "--traces", str(dst / f"traces/{flavor}.csv"),
                   "--staircase", str(dst / f"staircase/{flavor}.csv"), "--hidden", str(dst / f"hidden/{flavor}.csv"),
                   "--readout", str(dst / f"metrics/readout/{flavor}.json")],
-        "retention": ["--model", model, "--curve", str(dst / f"retention/{flavor}.csv"),
-                      "--out", str(dst / f"metrics/retention/{flavor}.json")],
         "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
                                                         str(dst / f"{name}.png"))],
     }[stage]
