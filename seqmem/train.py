@@ -2,7 +2,7 @@
 
 # no `from __future__ import annotations`: help(train) then shows `steps: int = 600`, not 'int'
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -14,42 +14,8 @@ from seqmem.core.numerics import warn_if_unpinned
 from seqmem.data import Streams
 from seqmem.evaluate import accuracy
 from seqmem.model import FLAVORS, SequenceClassifier, State, flavor_of
+from seqmem.optim import Adam
 from seqmem.valset import ValSet, make_valset
-
-
-class Adam:
-    """torch.optim.Adam's update (no weight decay, no amsgrad), written out.
-
-    Why not torch.optim: every torch optimizer imports torch._dynamo when built, which costs
-    1.3-1.8 s on this 2-core machine, as long as training itself. tests/test_train.py checks
-    that this matches torch.optim.Adam step for step.
-    """
-
-    def __init__(self, params: Iterable[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8):
-        self.params = list(params)
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]  # first moment
-        self.v = [torch.zeros_like(p) for p in self.params]  # second moment
-
-    def zero_grad(self) -> None:
-        """Drop the gradients."""
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """One bias-corrected Adam step."""
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            if p.grad is None:
-                continue
-            m.lerp_(p.grad, 1 - b1)
-            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            denom = (v.sqrt() / math.sqrt(c2)).add_(self.eps)
-            p.addcdiv_(m, denom, value=-self.lr / c1)
 
 
 def resolve_device(device: str) -> torch.device:

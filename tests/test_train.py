@@ -8,7 +8,8 @@ import torch
 
 from seqmem.core.config import ConfigError
 from seqmem.evaluate import accuracy
-from seqmem.train import Adam, train
+from seqmem.optim import Adam
+from seqmem.train import train
 from seqmem.valset import make_valset
 
 VAL = make_valset(300, np.random.default_rng(5))
