@@ -53,7 +53,8 @@ def table(exps: list[dict]) -> str:
         row = [e["name"], str(e["params"]["train"]["seed"])]
         for f in flavors:
             m = e["metrics"][f]
-            acc, half = m["accuracy_by_length"][str(longest)], m["half_life"]
+            # a half-life of null (longer than followed) is left out of `dvc exp show --json` altogether
+            acc, half = m["accuracy_by_length"][str(longest)], m.get("half_life")
             held[f] += acc >= HOLDS_FROM and half is None
             row += [f"{100 * acc:.1f}%", _half_life(half, followed)]
         lines.append("| " + " | ".join(row) + " |")
