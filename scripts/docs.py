@@ -22,7 +22,8 @@ from seqmem.core.artifacts import read_metrics  # noqa: E402
 from stages.common import load_params  # noqa: E402
 
 SECTIONS = [("data", config.DataConfig), ("train", config.TrainConfig), ("train.<flavor>", config.FlavorConfig),
-            ("evaluate", config.EvalConfig), ("retention", config.RetentionConfig), ("probe", config.ProbeConfig)]
+            ("evaluate", config.EvalConfig), ("retention", config.RetentionConfig), ("probe", config.ProbeConfig),
+            ("attractors", config.AttractorsConfig)]
 
 
 def _range(meta: dict) -> str:

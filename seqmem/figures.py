@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from seqmem.core.artifacts import atomic_path  # noqa: E402
 
@@ -131,4 +132,48 @@ def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8, handlelength=3.5,
                   frameon=False)
     fig.tight_layout()
+    return fig
+
+
+def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
+    """One panel per model: real trajectories and every digit's fixed points on their top two principal components.
+
+    `panels`: {flavor: {"points": rows, "trajectories": rows}}. A point is filled if stable, hollow if
+    a saddle (or unstable), a cross if only slow (no fixed point under its digit); its colour is its
+    decision P(a -1 was seen).
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 1, 4.4), squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.86, bottom=0.25, top=0.9, wspace=0.28)
+    cmap, norm = plt.get_cmap("coolwarm"), matplotlib.colors.Normalize(0, 1)
+    for ax, (name, data) in zip(axes[0], panels.items(), strict=True):
+        for seq in dict.fromkeys(r["sequence"] for r in data["trajectories"]):
+            pts = [r for r in data["trajectories"] if r["sequence"] == seq]
+            seen = any(r["token"] == -1 for r in pts)
+            ax.plot([r["pc1"] for r in pts], [r["pc2"] for r in pts], color="0.3" if seen else "0.65", lw=0.9,
+                    ls="-" if seen else "--", marker=".", ms=3, zorder=1)
+            for r in pts:
+                if r["token"] == -1:  # where the -1 kicks the state over
+                    ax.annotate("-1", (r["pc1"], r["pc2"]), xytext=(5, -3), textcoords="offset points", fontsize=8)
+        for kind in ("stable", "saddle", "unstable", "marginal", "slow"):
+            pts = [r for r in data["points"] if r["kind"] == kind]
+            if not pts:
+                continue
+            colors = cmap(norm([r["p"] for r in pts]))
+            xy = [r["pc1"] for r in pts], [r["pc2"] for r in pts]
+            if kind == "slow":
+                ax.scatter(*xy, c=colors, marker="x", s=40, lw=1.4, zorder=2)
+            else:  # filled: it attracts; hollow: it repels in some direction
+                ax.scatter(*xy, facecolors=colors if kind in ("stable", "marginal") else "none", edgecolors=colors,
+                           marker="o", s=46, lw=1.4, zorder=2)
+        ax.set(title=name.upper(), xlabel="principal component 1", ylabel="principal component 2")
+        ax.grid(alpha=0.3)
+    cax = fig.add_axes((0.89, 0.25, 0.015, 0.65))
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, label="P(a -1 was seen) at the point")
+    grey = dict(color="0.4", ls="none", ms=7, mew=1.4)
+    legend = [Line2D([], [], color="0.3", marker=".", label="a sequence with a -1"),
+              Line2D([], [], color="0.65", ls="--", marker=".", label="a sequence without"),
+              Line2D([], [], marker="o", label="stable fixed point", **grey),
+              Line2D([], [], marker="o", mfc="none", label="saddle (unstable)", **grey),
+              Line2D([], [], marker="x", label="slowest point (no fixed point)", **grey)]
+    fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     return fig

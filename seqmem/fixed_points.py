@@ -16,12 +16,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from seqmem.model import SequenceClassifier
-from seqmem.train import Adam
+from seqmem.optim import Adam
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,9 +73,9 @@ class Dynamics:
         parts = torch.stack(state) if self.lstm else state[None]  # (kinds, L, N, H)
         return parts.permute(2, 0, 1, 3).reshape(parts.shape[2], self.dim)
 
-    def step(self, z: torch.Tensor, x: float) -> torch.Tensor:
-        """F(z, x): one step from each state under input x, (N, D)."""
-        inp = torch.full((len(z), 1, 1), float(x), dtype=torch.float64)
+    def step(self, z: torch.Tensor, x: float | torch.Tensor) -> torch.Tensor:
+        """F(z, x): one step from each state under input x (a number, or one per state (N,)), (N, D)."""
+        inp = torch.as_tensor(x, dtype=torch.float64).expand(len(z)).reshape(len(z), 1, 1)
         return self._flat(self.model.rnn(inp, self._unflat(z))[1])
 
     def decision(self, z: torch.Tensor) -> torch.Tensor:
@@ -82,7 +83,7 @@ class Dynamics:
         top = z[:, (self.layers - 1) * self.hidden : self.layers * self.hidden]
         return self.model.head(top)[:, 0]
 
-    def jacobian(self, z: torch.Tensor, x: float) -> torch.Tensor:
+    def jacobian(self, z: torch.Tensor, x: float | torch.Tensor) -> torch.Tensor:
         """dF/dz at each state, (N, D, D): one backward pass per output unit, all states at once."""
         z = z.detach().requires_grad_(True)
         out = self.step(z, x)
@@ -100,22 +101,38 @@ class Dynamics:
         return torch.cat(out).numpy()
 
 
-def _speed(dyn: Dynamics, z: torch.Tensor, x: float) -> torch.Tensor:
+def _speed(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor) -> torch.Tensor:
     return 0.5 * ((dyn.step(z, x) - z) ** 2).sum(1)  # q, (N,)
 
 
-def find(model: SequenceClassifier, x: float, starts: np.ndarray, *, iters: int = 1000, lr: float = 1e-2,
-         newton: int = 20, q_tol: float = 1e-14, merge_tol: float = 1e-6,
-         slow: int = 3) -> tuple[list[FixedPoint], list[FixedPoint]]:
-    """(fixed points, slowest points) of `model` under input x, from starting states (N, D).
+class Found(NamedTuple):
+    """What the search found under one input."""
 
-    Adam on the summed q for `iters` steps, then up to `newton` Newton steps per point (least
-    squares, so a line of fixed points is fine). Points with q < q_tol are fixed; those within
-    merge_tol of a kept one are the same point. The `slow` points with the smallest q are returned
-    too: where no fixed point exists, they are where the dynamics crawl.
+    fixed: list[FixedPoint]  # distinct fixed points, slowest-converging first
+    slow: list[FixedPoint]  # where there is no fixed point: the slowest points
+    converged: float  # share of the starts whose search ended at a fixed point
+
+
+def find(model: SequenceClassifier, x: float, starts: np.ndarray, **settings) -> tuple[list[FixedPoint],
+                                                                                        list[FixedPoint]]:
+    """(fixed points, slowest points) of `model` under input x, from starting states (N, D): find_all for one input."""
+    return find_all(model, [x], starts, **settings)[x][:2]
+
+
+def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray, *, iters: int = 1000,
+             lr: float = 1e-2, newton: int = 20, q_tol: float = 1e-14, merge_tol: float = 1e-6,
+             slow: int = 3) -> dict[float, Found]:
+    """{x: Found(fixed points, slowest points, converged share)} under each input x, from starting states (N, D).
+
+    Every (input, start) pair is one row of one batch: Adam on the summed q for `iters` steps, then
+    up to `newton` Newton steps per row (least squares, so a line of fixed points is fine). Rows
+    do not interact, so this is the search per input, at the cost of one. Points with q < q_tol are
+    fixed; those within merge_tol of a kept one are the same point. Where an input has no fixed
+    point, its `slow` points with the smallest q are returned instead: where the dynamics crawl.
     """
-    dyn = Dynamics(model)
-    z = torch.tensor(np.asarray(starts, dtype=np.float64)).requires_grad_(True)
+    dyn, n = Dynamics(model), len(starts)
+    x = torch.tensor(inputs, dtype=torch.float64).repeat_interleave(n)  # (K * N,)
+    z = torch.tensor(np.asarray(starts, dtype=np.float64)).repeat(len(inputs), 1).requires_grad_(True)
     opt = Adam([z], lr=lr)  # seqmem's: torch.optim would import torch._dynamo (1.5 s)
     for _ in range(iters):
         opt.zero_grad()
@@ -123,24 +140,35 @@ def find(model: SequenceClassifier, x: float, starts: np.ndarray, *, iters: int 
         opt.step()
     z = z.detach()
     eye = torch.eye(dyn.dim, dtype=torch.float64)
+    active = torch.arange(len(z))  # rows still worth a Newton step
     for _ in range(newton):
+        zs, xs = z[active], x[active]
         with torch.no_grad():
-            r, q = dyn.step(z, x) - z, _speed(dyn, z, x)
-        step = torch.linalg.lstsq(dyn.jacobian(z, x) - eye, r[..., None], driver="gelsd").solution[..., 0]
+            r, q = dyn.step(zs, xs) - zs, _speed(dyn, zs, xs)
+        # gelsy: QR with column pivoting, rank-revealing like gelsd's SVD and 4-5x faster here
+        step = torch.linalg.lstsq(dyn.jacobian(zs, xs) - eye, r[..., None], driver="gelsy").solution[..., 0]
         with torch.no_grad():
-            better = _speed(dyn, z - step, x) < q  # a Newton step that does not help is not taken
-        z = torch.where(better[:, None], z - step, z)
-        if not better.any():
+            q_new = _speed(dyn, zs - step, xs)
+        better = q_new < q  # a Newton step that does not help is not taken
+        z[active[better]] = (zs - step)[better]
+        # converged to float64's resolution, or stuck: no more steps for that row
+        active = active[better & (q_new > q_tol * 1e-12)]
+        if not len(active):
             break
     with torch.no_grad():
         q = _speed(dyn, z, x)
-    order = torch.argsort(q)
-    fixed, kept = [], []
-    for i in order[q[order] < q_tol].tolist():
-        if all(torch.dist(z[i], z[j]) > merge_tol for j in kept):
-            kept.append(i)
-    fixed = _describe(dyn, z, q, kept, x)
-    return fixed, _describe(dyn, z, q, order[:slow].tolist(), x) if not fixed else []
+    out = {}
+    for k, value in enumerate(inputs):
+        rows = torch.arange(k * n, (k + 1) * n)
+        order = rows[torch.argsort(q[rows])]
+        kept: list[int] = []
+        for i in order[q[order] < q_tol].tolist():
+            if all(torch.dist(z[i], z[j]) > merge_tol for j in kept):
+                kept.append(i)
+        fixed = _describe(dyn, z, q, kept, value)
+        out[value] = Found(fixed, _describe(dyn, z, q, order[:slow].tolist(), value) if not fixed else [],
+                           float((q[rows] < q_tol).double().mean()))
+    return out
 
 
 def _describe(dyn: Dynamics, z: torch.Tensor, q: torch.Tensor, idx: list[int], x: float) -> list[FixedPoint]:

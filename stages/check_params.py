@@ -9,8 +9,8 @@ never change, so passing this check re-runs nothing downstream. It imports no to
 """
 
 from seqmem import budget
+from seqmem.core import config as c
 from seqmem.core.artifacts import write_text
-from seqmem.core.config import SECTIONS, ConfigError, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
 from stages.common import check_flavors, command, load_params
 
 STAMP = "params checked: every stage may run\n"
@@ -18,18 +18,19 @@ STAMP = "params checked: every stage may run\n"
 
 def main(args) -> None:
     params = load_params(args.params)
-    unknown = [k for k in params if k not in SECTIONS]
+    unknown = [k for k in params if k not in c.SECTIONS]
     if unknown:
-        raise ConfigError(str(unknown[0]), f"unknown section in {args.params}; the sections are {list(SECTIONS)}")
-    missing = [k for k in SECTIONS if k not in params]
+        raise c.ConfigError(str(unknown[0]), f"unknown section in {args.params}; the sections are {list(c.SECTIONS)}")
+    missing = [k for k in c.SECTIONS if k not in params]
     if missing:
-        raise ConfigError(missing[0], f"missing section in {args.params}")
+        raise c.ConfigError(missing[0], f"missing section in {args.params}")
     flavors = check_flavors(params["flavors"])
-    train = TrainConfig.from_params(params["train"], flavors)
-    data = DataConfig.from_dict(params["data"], "data")
-    evaluate = EvalConfig.from_dict(params["evaluate"], "evaluate")
-    probe = ProbeConfig.from_dict(params["probe"], "probe")
-    retention = RetentionConfig.from_dict(params["retention"], "retention")
+    train = c.TrainConfig.from_params(params["train"], flavors)
+    data = c.DataConfig.from_dict(params["data"], "data")
+    evaluate = c.EvalConfig.from_dict(params["evaluate"], "evaluate")
+    probe = c.ProbeConfig.from_dict(params["probe"], "probe")
+    retention = c.RetentionConfig.from_dict(params["retention"], "retention")
+    c.AttractorsConfig.from_dict(params["attractors"], "attractors")  # small: its ranges bound its cost
     budget.check(flavors, data, train, evaluate, retention, probe)
     write_text(STAMP, args.out)
 

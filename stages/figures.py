@@ -1,4 +1,4 @@
-"""Stage figures: matplotlib PNGs of the loss curves, decision traces, staircases and hidden units."""
+"""Stage figures: the matplotlib PNGs: loss, decision traces, staircases, hidden units, memory and attractors."""
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -6,7 +6,15 @@ from pathlib import Path
 
 from seqmem.core.artifacts import ArtifactError, read_csv
 from seqmem.core.config import FLAVOR_NAMES
-from seqmem.figures import hidden_figure, loss_figure, retention_figure, save, staircase_figure, traces_figure
+from seqmem.figures import (
+    attractors_figure,
+    hidden_figure,
+    loss_figure,
+    retention_figure,
+    save,
+    staircase_figure,
+    traces_figure,
+)
 from stages.common import command, load_flavors
 
 FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name>-png
@@ -16,6 +24,9 @@ FIGURES = {  # --<name>: folder of per-flavor CSVs with these columns -> --<name
     "hidden": (hidden_figure, ("probe", "unit", "step", "token", "value")),
     "retention": (retention_figure, ("distance", "latched", "false_alarm")),
 }
+# the attractors figure reads two folders: each model's fixed points, and its trajectories on their plane
+ATTRACTORS = {"fixed_points": ("digit", "kind", "p", "pc1", "pc2"), "trajectories": ("sequence", "step", "token",
+                                                                                      "pc1", "pc2")}
 
 
 def _read_all(folder: str, flavors: list[str], columns: tuple[str, ...]) -> dict[str, list[dict]]:
@@ -30,7 +41,10 @@ def main(args) -> None:
     flavors = sorted(load_flavors(args.params), key=FLAVOR_NAMES.index)  # the same figure whatever the list order
     # read and check everything before writing anything
     data = {name: _read_all(getattr(args, name), flavors, cols) for name, (_, cols) in FIGURES.items()}
+    parts = {name: _read_all(getattr(args, name), flavors, cols) for name, cols in ATTRACTORS.items()}
+    panels = {f: {"points": parts["fixed_points"][f], "trajectories": parts["trajectories"][f]} for f in flavors}
     jobs = [(name, data[name], getattr(args, f"{name}_png")) for name in FIGURES]
+    jobs.append(("attractors", panels, args.attractors_png))
     # matplotlib's layout and rendering are pure Python and take seconds: two forked workers halve
     # them, and a figure's bytes do not depend on which process drew it
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -39,11 +53,13 @@ def main(args) -> None:
 
 def _draw(job: tuple[str, dict, str]) -> None:
     name, data, png = job
-    save(FIGURES[name][0](data), png)
+    save((attractors_figure if name == "attractors" else FIGURES[name][0])(data), png)
 
 
 cli = command(__doc__, main, {arg: help for name in FIGURES for arg, help in (
-    (f"--{name}", f"folder of per-flavor {name} CSVs"), (f"--{name}-png", f"{name} figure to write"))})
+    (f"--{name}", f"folder of per-flavor {name} CSVs"), (f"--{name}-png", f"{name} figure to write"))} | {
+    "--fixed-points": "folder of per-flavor fixed-point CSVs", "--trajectories": "folder of per-flavor trajectory CSVs",
+    "--attractors-png": "attractors figure to write"})
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ def tiny_params() -> dict:
     params["train"]["eval_every"] = 10
     params["evaluate"].update(num_sequences=50, lengths=[30, 60])
     params["retention"].update(num_sequences=8, max_distance=300)
+    params["attractors"].update(num_starts=32, iters=100)
     for flavor in ("rnn", "lstm", "gru"):
         params["train"][flavor].update(hidden_size=8, steps=20)
     return params

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
 
-PNGS = ("loss", "traces", "staircase", "hidden", "retention")
+PNGS = ("loss", "traces", "staircase", "hidden", "retention", "attractors")
 
 
 def _limit_address_space(kb: int, soft_only: bool = False):

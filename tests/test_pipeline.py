@@ -19,7 +19,8 @@ STAGE_OUTPUTS = [
     "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
     "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
     "plots/length/rnn.csv", "metrics/readout/lstm.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
-    "plots/staircase.png", "plots/hidden.png",
+    "plots/staircase.png", "plots/hidden.png", "metrics/attractors/rnn.json", "plots/fixed_points/lstm.csv",
+    "plots/trajectories/rnn.csv", "plots/attractors.png",
 ]
 
 

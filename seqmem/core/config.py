@@ -120,7 +120,7 @@ class Config:
 # --- the params.yaml sections ------------------------------------------------------------------
 
 FLAVOR_NAMES = ("rnn", "lstm", "gru")  # torch.nn's class of each is its name upper-cased
-SECTIONS = ("flavors", "data", "train", "evaluate", "retention", "probe")  # params.yaml's top level
+SECTIONS = ("flavors", "data", "train", "evaluate", "retention", "probe", "attractors")  # params.yaml's top level
 LOSS_MODES = ("every_step", "last_step")
 DEVICES = ("cpu", "cuda", "auto")
 # What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
@@ -341,3 +341,16 @@ class ProbeConfig(Config):
         for i, pos in enumerate(self.positions):
             if pos >= len(self.sequence):
                 raise ConfigError(f"positions[{i}]", f"must be < len(sequence) = {len(self.sequence)}, got {pos}")
+
+
+@dataclasses.dataclass(frozen=True)
+class AttractorsConfig(Config):
+    """`attractors:` the search for the states each digit leaves unchanged (seqmem.fixed_points)."""
+
+    seed: int = param(0, ge=0, doc="seed of the sequences whose states start the search")
+    num_starts: int = param(128, ge=1, le=4096, doc="starting states, sampled along sequences with and without a -1")
+    iters: int = param(500, ge=0, le=100_000, doc="Adam steps on q = |F(s, x) - s|^2 / 2, all starts at once")
+    lr: float = param(0.01, gt=0, le=1, doc="Adam's learning rate")
+    newton: int = param(20, ge=0, le=1000, doc="Newton steps that polish each minimum, in float64")
+    q_tol: float = param(1e-14, gt=0, le=1, doc="a minimum with q below this is a fixed point")
+    merge_tol: float = param(1e-6, gt=0, le=1, doc="fixed points closer than this are one")

@@ -1,0 +1,86 @@
+"""Why they remember: every digit's fixed points of a trained model, on the plane of its real trajectories.
+
+The pipeline's use of seqmem.fixed_points. Starting states are sampled along real sequences, half
+of them with a -1; each digit 0..9 gets its fixed points (or, without any, its slowest points),
+their decision P = head(h), kind and time constant. The trajectories and the points are projected
+on the top two principal components of the trajectories' states, for the picture.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from seqmem.core.config import AttractorsConfig
+from seqmem.fixed_points import Dynamics, FixedPoint, find_all
+from seqmem.model import SequenceClassifier
+
+DIGITS = list(range(10))
+LENGTH, MINUS_ONE_AT = 30, 5  # the sampled sequences: 30 steps, the -1 (in half of them) at step 5
+SHOWN = 2  # sequences of each kind drawn in the picture
+
+
+def sequences(cfg: AttractorsConfig) -> np.ndarray:
+    """(2m, LENGTH, 1) random digits, the first m with a -1 at MINUS_ONE_AT; m >= 8, enough for num_starts states."""
+    m = max(8, math.ceil(cfg.num_starts / (2 * LENGTH)))
+    X = np.random.default_rng(cfg.seed).integers(0, 10, (2 * m, LENGTH, 1))
+    X[:m, MINUS_ONE_AT, 0] = -1
+    return X
+
+
+def principal_plane(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), top two principal directions (2, D)) of states (n, D), each direction's sign fixed."""
+    mean = states.mean(0)
+    _, _, vt = np.linalg.svd(states - mean, full_matrices=False)
+    pcs = vt[:2] * np.sign(vt[:2, np.argmax(np.abs(vt[:2]), axis=1)][np.arange(2), np.arange(2)])[:, None]
+    return mean, pcs
+
+
+def _point_row(digit: int, point: FixedPoint, kind: str, plane: tuple[np.ndarray, np.ndarray]) -> dict:
+    pc = (point.state - plane[0]) @ plane[1].T  # (2,)
+    tau = point.time_constant
+    return {"digit": digit, "kind": kind, "p": round(point.p, 6), "max_abs_eig": round(point.max_abs, 6),
+            "time_constant": None if math.isinf(tau) else round(tau, 4), "q": float(f"{point.q:.3g}"),
+            "pc1": round(float(pc[0]), 6), "pc2": round(float(pc[1]), 6)}
+
+
+def _slowest(points: list[dict], seen: bool) -> float | None:
+    taus = [r["time_constant"] for r in points if r["kind"] == "stable" and (r["p"] > 0.5) == seen]
+    return max(taus) if taus else None
+
+
+def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict]]:
+    """(metrics, point rows, trajectory rows) of one model: its fixed points under every digit, and the plane."""
+    X = sequences(cfg)
+    dyn = Dynamics(model)
+    states = dyn.states(X)  # (N * T, D), time-major: step t's states are rows t*N .. t*N + N - 1
+    rng = np.random.default_rng(cfg.seed)
+    starts = states[rng.choice(len(states), min(cfg.num_starts, len(states)), replace=False)]
+    found = find_all(model, DIGITS, starts, iters=cfg.iters, lr=cfg.lr, newton=cfg.newton, q_tol=cfg.q_tol,
+                     merge_tol=cfg.merge_tol)
+    plane = principal_plane(states)
+    points = [_point_row(d, p, p.kind, plane) for d in DIGITS for p in found[d].fixed]
+    points += [_point_row(d, p, "slow", plane) for d in DIGITS for p in found[d].slow]
+    N, m = len(X), len(X) // 2
+    traj = states.reshape(LENGTH, N, -1)  # (T, N, D)
+    with torch.no_grad():
+        p = dyn.decision(torch.as_tensor(traj.reshape(LENGTH * N, -1))).numpy().reshape(LENGTH, N)
+    pcs = (traj - plane[0]) @ plane[1].T  # (T, N, 2)
+    shown = [(i, f"-1 at step {MINUS_ONE_AT} ({k + 1})") for k, i in enumerate(range(SHOWN))]
+    shown += [(i, f"no -1 ({k + 1})") for k, i in enumerate(range(m, m + SHOWN))]
+    trajectories = [{"sequence": name, "step": t, "token": int(X[i, t, 0]), "p": round(float(p[t, i]), 6),
+                     "pc1": round(float(pcs[t, i, 0]), 6), "pc2": round(float(pcs[t, i, 1]), 6)}
+                    for i, name in shown for t in range(LENGTH)]
+    metrics = {
+        "digits_with_stable_seen": sum(any(r["digit"] == d and r["kind"] == "stable" and r["p"] > 0.5
+                                           for r in points) for d in DIGITS),
+        "digits_with_stable_not_seen": sum(any(r["digit"] == d and r["kind"] == "stable" and r["p"] < 0.5
+                                               for r in points) for d in DIGITS),
+        "digits_without_fixed_point": sum(not found[d].fixed for d in DIGITS),
+        "slowest_seen_time_constant": _slowest(points, seen=True),
+        "slowest_not_seen_time_constant": _slowest(points, seen=False),
+        "converged": round(float(np.mean([found[d].converged for d in DIGITS])), 6),
+    }
+    return metrics, points, trajectories
