@@ -10,6 +10,7 @@ the words around it are written by hand.
 from __future__ import annotations
 
 import argparse
+import json
 import dataclasses
 import re
 import sys
@@ -106,8 +107,46 @@ def probing() -> str:
     ])
 
 
+def attractors() -> str:
+    """Per model, from the committed metrics/attractors/<flavor>.json: what holds the memory."""
+    found = committed("attractors")
+    flavors = sorted(found, key=config.FLAVOR_NAMES.index)
+    steps = load_params(ROOT / "params.yaml")["attractors"]["drift_steps"]
+
+    def row(label: str, value) -> str:
+        return f"| {label} | " + " | ".join(value(found[f]) for f in flavors) + " |"
+
+    def tau(x: float | None) -> str:
+        return "none" if x is None else f"{x:.2f} steps"
+
+    return "\n".join([
+        "| | " + " | ".join(f.upper() for f in flavors) + " |", "|---" * (len(flavors) + 1) + "|",
+        row("digits with a stable 'a -1 was seen' point (P > 0.5)", lambda m: f"{m['digits_with_stable_seen']} of 10"),
+        row("digits with a stable 'no -1' point (P < 0.5)", lambda m: f"{m['digits_with_stable_not_seen']} of 10"),
+        row("digits with no fixed point at all", lambda m: f"{m['digits_without_fixed_point']} of 10"),
+        row("slowest stable 'seen' point's time constant", lambda m: tau(m.get("slowest_seen_time_constant"))),
+        row("memory's end, predicted from the dynamics",
+            lambda m: f"never within {steps:,} steps" if m.get("predicted_half_life") is None
+            else f"{m['predicted_half_life']:,} steps"),
+        row("searches that converged to a fixed point", lambda m: f"{m['converged']:.1%}"),
+    ])
+
+
+def prediction() -> str:
+    """Predicted against measured half-lives of the exercise's LSTM, from benchmarks/memory_prediction.json."""
+    rows = json.loads((ROOT / "benchmarks/memory_prediction.json").read_text())["rows"]
+    out = ["| training seed | predicted from the dynamics | measured: half forget by | so the crossing lies in | "
+           "predicted / measured |", "|---|---|---|---|---|"]
+    for r in rows:
+        span = f"({r['measured_after']:,}, {r['measured']:,}]" if r["measured_after"] else "-"
+        out.append(f"| {r['seed']} | {r['predicted']:,} steps | {r['measured']:,} steps | {span} | "
+                   f"{r['predicted'] / r['measured']:.2f} |")
+    return "\n".join(out)
+
+
 PARTS = {"params": (ROOT / "docs/params.md", params_reference), "results": (ROOT / "README.md", results),
-         "help": (ROOT / "docs/seqmem-probe.md", probe_help), "probing": (ROOT / "docs/probing.md", probing)}
+         "help": (ROOT / "docs/seqmem-probe.md", probe_help), "probing": (ROOT / "docs/probing.md", probing),
+         "attractors": (ROOT / "README.md", attractors), "prediction": (ROOT / "README.md", prediction)}
 
 
 def render(text: str, name: str, body: str) -> str:

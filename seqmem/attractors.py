@@ -82,5 +82,27 @@ def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, 
         "slowest_seen_time_constant": _slowest(points, seen=True),
         "slowest_not_seen_time_constant": _slowest(points, seen=False),
         "converged": round(float(np.mean([found[d].converged for d in DIGITS])), 6),
+        # when the memory of a -1 ends, from the dynamics alone (drift); None: not within drift_steps
+        "predicted_half_life": drift(model, cfg.drift_steps),
     }
     return metrics, points, trajectories
+
+
+def drift(model: SequenceClassifier, max_steps: int) -> int | None:
+    """Steps after a -1 until the input-averaged dynamics cross the decision boundary (None: not within max_steps).
+
+    From the state a -1 writes into a fresh network, follow s <- mean over the digits x of F(s, x):
+    where no "seen" attractor holds the state, this mean-field path is the slow drift that ends the
+    memory, and the first step with P(s) < 0.5 predicts when a typical sequence forgets.
+    """
+    dyn = Dynamics(model)
+    digits = torch.tensor(DIGITS, dtype=torch.float64)
+    with torch.no_grad():
+        s = dyn.step(torch.zeros(1, dyn.dim, dtype=torch.float64), -1.0)  # (1, D): the -1, read first
+        for t in range(1, max_steps + 1):
+            before, s = s, dyn.step(s.expand(len(DIGITS), -1), digits).mean(0, keepdim=True)
+            if dyn.decision(s)[0] < 0.5:
+                return t
+            if (s - before).abs().max() < 1e-12:  # settled in an attractor of the averaged map: it never forgets
+                return None
+    return None

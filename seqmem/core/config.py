@@ -354,3 +354,5 @@ class AttractorsConfig(Config):
     newton: int = param(20, ge=0, le=1000, doc="Newton steps that polish each minimum, in float64")
     q_tol: float = param(1e-14, gt=0, le=1, doc="a minimum with q below this is a fixed point")
     merge_tol: float = param(1e-6, gt=0, le=1, doc="fixed points closer than this are one")
+    drift_steps: int = param(100_000, ge=1, le=10_000_000,
+                             doc="steps to follow the input-averaged drift after a -1 (the predicted half-life)")
