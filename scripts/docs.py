@@ -10,8 +10,8 @@ the words around it are written by hand.
 from __future__ import annotations
 
 import argparse
-import json
 import dataclasses
+import json
 import re
 import sys
 from pathlib import Path
