@@ -1,6 +1,6 @@
 """When does the exercise's LSTM forget? Predicted from its dynamics alone, against the retention stage's measure.
 
-    python benchmarks/predict_memory.py        # seeds 0..4 (~2 min on 2 cores), writes benchmarks/memory_prediction.json
+    python benchmarks/predict_memory.py        # seeds 0..4, ~2 min: writes benchmarks/memory_prediction.json
     python benchmarks/predict_memory.py --seeds 10
 
 For each training seed: train the LSTM as the pipeline does (params.yaml), but with the exercise's
