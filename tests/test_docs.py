@@ -145,3 +145,14 @@ def test_the_reproducibility_page_states_the_committed_tolerances():
     assert "(tolerance 0.0005)" in page
     assert f"the loss spreads by {tolerances['rnn.loss']:g} (RNN)" in page
     assert f"floored at {tolerances['lstm.loss']:g})" in page
+
+
+def test_each_committed_prediction_lies_in_its_measured_bracket_as_the_readme_says():
+    import json
+
+    rows = json.loads((ROOT / "benchmarks/memory_prediction.json").read_text())["rows"]
+    assert [r["seed"] for r in rows] == [0, 1, 2, 3, 4]
+    for r in rows:  # the true crossing lies after the last distance where half still remembered
+        assert r["measured_after"] < r["predicted"] <= r["measured"], r
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "Every prediction falls between the last distance at which half still remembered" in readme

@@ -102,3 +102,25 @@ def test_the_committed_rnn_has_a_stable_seen_and_not_seen_point_under_every_digi
         stable = [p.p for p in fixed if p.kind == "stable"]
         assert any(p > 0.5 for p in stable), (digit, stable)  # "a -1 was seen" holds...
         assert any(p < 0.5 for p in stable), (digit, stable)  # ...and so does "not seen"
+
+
+def test_the_drift_of_a_one_unit_leaky_memory_crosses_when_its_averaged_map_does():
+    from seqmem.attractors import drift
+
+    # h' = tanh(0.99 h - 0.02 x + 0.09): a -1 writes tanh(0.11) = 0.11, and the digits 0..9 push
+    # +0.09 to -0.09, nothing on average, so h leaks away slowly; the head says P = sigmoid(10 h - 0.5)
+    model = _model(torch.nn.RNN, 1, weight_hh_l0=[[0.99]], weight_ih_l0=[[-0.02]], bias_hh_l0=[0.09])
+    with torch.no_grad():
+        model.head[0].weight.fill_(10.0)
+        model.head[0].bias.fill_(-0.5)
+    w_hh, w_ih, b = (float(torch.tensor(v, dtype=torch.float32)) for v in (0.99, -0.02, 0.09))
+    h, want = math.tanh(-w_ih + b), None
+    for t in range(1, 10_000):  # the averaged map, by hand
+        h = sum(math.tanh(w_hh * h + w_ih * x + b) for x in range(10)) / 10
+        if 10 * h - 0.5 < 0:
+            want = t
+            break
+    assert want is not None
+    assert want > 20  # a slow leak, many steps long
+    assert drift(model, 10_000) == want
+    assert drift(model, want - 1) is None  # not within fewer steps
