@@ -165,7 +165,17 @@ def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
             else:  # filled: it attracts; hollow: it repels in some direction
                 ax.scatter(*xy, facecolors=colors if kind in ("stable", "marginal") else "none", edgecolors=colors,
                            marker="o", s=46, lw=1.4, zorder=2)
-        ax.set(title=name.upper(), xlabel="principal component 1", ylabel="principal component 2")
+        # the view is the trajectories' neighbourhood: a point far out (a leaky LSTM's are thousands of
+        # units away) would squash them into a corner; it is counted instead
+        box = [(min(v), max(v)) for v in ([r[k] for r in data["trajectories"]] for k in ("pc1", "pc2"))]
+        box = [(lo - 0.3 * (hi - lo) - 0.1, hi + 0.3 * (hi - lo) + 0.1) for lo, hi in box]
+        ax.set(xlim=box[0], ylim=box[1], title=name.upper(), xlabel="principal component 1",
+               ylabel="principal component 2")
+        far = sum(not (box[0][0] <= r["pc1"] <= box[0][1] and box[1][0] <= r["pc2"] <= box[1][1])
+                  for r in data["points"])
+        if far:
+            ax.text(0.02, 0.02, f"{far} more point{'s' * (far > 1)} beyond this view", transform=ax.transAxes,
+                    fontsize=8, color="0.3")
         ax.grid(alpha=0.3)
     cax = fig.add_axes((0.89, 0.25, 0.015, 0.65))
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, label="P(a -1 was seen) at the point")
