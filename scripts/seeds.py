@@ -75,7 +75,11 @@ def main() -> None:
         sys.exit(f"seeds: standard input is not `dvc exp show --json` output: {e}")
     if not isinstance(show, list):
         sys.exit("seeds: standard input is not `dvc exp show --json` output: expected a list of revisions")
-    print(table(experiments(show)))
+    try:
+        print(table(experiments(show)))
+    except (KeyError, TypeError, AttributeError, ValueError) as e:  # a listing of another shape
+        sys.exit(f"seeds: standard input is not `dvc exp show --json` output of this pipeline: "
+                 f"{type(e).__name__} {e}")
 
 
 if __name__ == "__main__":
