@@ -1,12 +1,20 @@
-"""Stage probe@<flavor>: one model's per-step decisions on the exercise's probe sequences, and its readouts."""
+"""Stage probe@<flavor>: how one model decides and what holds its memory.
 
-from seqmem.core.config import ProbeConfig
-from stages.common import command, load_section
+Its per-step decisions on the exercise's probe sequences, linear readouts of its state, and every
+digit's fixed points with their stability (seqmem.attractors). One process for all of them: a
+model's probing pays for `import torch` once.
+"""
+
+from seqmem.core.config import AttractorsConfig, ProbeConfig
+from stages.common import command, load_params, section
 
 
 def main(args) -> None:
-    cfg = ProbeConfig.from_dict(load_section(args.params, "probe"), "probe")
-    # torch only now: a bad param is refused in a fraction of a second, not after 4 s of imports
+    params = load_params(args.params)
+    cfg = ProbeConfig.from_dict(section(params, "probe", args.params), "probe")
+    found_cfg = AttractorsConfig.from_dict(section(params, "attractors", args.params), "attractors")
+    # torch only now: a bad param is refused in a fraction of a second, not after 2 s of imports
+    from seqmem.attractors import attractors
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.hidden import memory_view
     from seqmem.model import load_checkpoint
@@ -17,11 +25,18 @@ def main(args) -> None:
     probes = probe_set(cfg.sequence, cfg.positions)
     traces, staircase = trace_rows(model, probes), staircase_rows(model, cfg.sequence)
     metrics, hidden = memory_view(model, val.X, val.lengths, followed_pair(probes, cfg.positions), cfg.units)
+    found, points, trajectories = attractors(model, found_cfg)
     write_csv(traces, args.traces)
     write_csv(staircase, args.staircase)
     write_csv(hidden, args.hidden)
     write_json({model.flavor: metrics}, args.readout)
+    write_csv([{"model": model.flavor.upper(), **row} for row in points], args.points)
+    write_csv([{"model": model.flavor.upper(), **row} for row in trajectories], args.trajectories)
+    write_json({model.flavor: found}, args.attractors)
     print(f"{model.flavor:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    print(f"{model.flavor:>4}: a stable 'seen' point under {found['digits_with_stable_seen']} of 10 digits, "
+          f"a stable 'no -1' point under {found['digits_with_stable_not_seen']}; "
+          f"{found['converged']:.1%} of the searches converged", flush=True)
 
 
 cli = command(__doc__, main, {
@@ -31,6 +46,9 @@ cli = command(__doc__, main, {
     "--staircase": "CSV to write: the -1 at every position",
     "--hidden": "hidden-unit trajectories CSV to write",
     "--readout": "linear-readout metrics JSON to write",
+    "--points": "CSV to write: every digit's fixed (or slowest) points",
+    "--trajectories": "CSV to write: real sequences' states on the points' plane",
+    "--attractors": "fixed-point metrics JSON to write",
 })
 
 

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from seqmem.core.artifacts import read_metrics
-from stages import attractors, evaluate, figures, generate, probe, train
+from stages import evaluate, figures, generate, probe, train
 from stages.common import load_section
 from tests.helpers import DELETE, tiny_params, with_key
 
@@ -23,8 +23,7 @@ def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
     stage.cli(["--params", str(path), *args])
 
 
-STAGES = {"generate": generate, "train": train, "evaluate": evaluate, "probe": probe, "attractors": attractors,
-          "figures": figures}
+STAGES = {"generate": generate, "train": train, "evaluate": evaluate, "probe": probe, "figures": figures}
 FIGURES = ("loss", "traces", "staircase", "hidden", "retention")
 
 
@@ -41,10 +40,10 @@ def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[st
                      "--retention-curve", str(dst / f"retention/{flavor}.csv")],
         "probe": ["--val", val, "--model", model, "--traces", str(dst / f"traces/{flavor}.csv"),
                   "--staircase", str(dst / f"staircase/{flavor}.csv"), "--hidden", str(dst / f"hidden/{flavor}.csv"),
-                  "--readout", str(dst / f"metrics/readout/{flavor}.json")],
-        "attractors": ["--model", model, "--points", str(dst / f"fixed_points/{flavor}.csv"),
-                       "--trajectories", str(dst / f"trajectories/{flavor}.csv"),
-                       "--out", str(dst / f"metrics/attractors/{flavor}.json")],
+                  "--readout", str(dst / f"metrics/readout/{flavor}.json"),
+                  "--points", str(dst / f"fixed_points/{flavor}.csv"),
+                  "--trajectories", str(dst / f"trajectories/{flavor}.csv"),
+                  "--attractors", str(dst / f"metrics/attractors/{flavor}.json")],
         "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
                                                         str(dst / f"{name}.png"))]
         + ["--fixed-points", str(src / "fixed_points"), "--trajectories", str(src / "trajectories"),

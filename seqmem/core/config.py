@@ -349,7 +349,7 @@ class AttractorsConfig(Config):
 
     seed: int = param(0, ge=0, doc="seed of the sequences whose states start the search")
     num_starts: int = param(128, ge=1, le=4096, doc="starting states, sampled along sequences with and without a -1")
-    iters: int = param(500, ge=0, le=100_000, doc="Adam steps on q = |F(s, x) - s|^2 / 2, all starts at once")
+    iters: int = param(300, ge=0, le=100_000, doc="Adam steps on q = |F(s, x) - s|^2 / 2, all starts at once")
     lr: float = param(0.01, gt=0, le=1, doc="Adam's learning rate")
     newton: int = param(20, ge=0, le=1000, doc="Newton steps that polish each minimum, in float64")
     q_tol: float = param(1e-14, gt=0, le=1, doc="a minimum with q below this is a fixed point")
