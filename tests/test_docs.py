@@ -10,6 +10,7 @@ import yaml
 from seqmem.core.artifacts import read_metrics
 from seqmem.core.config import (
     FLAVOR_NAMES,
+    AttractorsConfig,
     DataConfig,
     EvalConfig,
     FlavorConfig,
@@ -71,6 +72,7 @@ def test_the_params_reference_lists_every_key():
     keys = [f"data.{k}" for k in DataConfig.keys()] + [f"evaluate.{k}" for k in EvalConfig.keys()]
     keys += [f"probe.{k}" for k in ProbeConfig.keys()] + [f"train.{k}" for k in TrainConfig.keys()]
     keys += [f"train.<flavor>.{k}" for k in FlavorConfig.keys()] + [f"retention.{k}" for k in RetentionConfig.keys()]
+    keys += [f"attractors.{k}" for k in AttractorsConfig.keys()]
     missing = [k for k in keys if f"| `{k}` |" not in page]
     assert not missing, f"docs/params.md lacks {missing}"
 
