@@ -15,7 +15,7 @@ import torch
 
 from seqmem.core.config import AttractorsConfig
 from seqmem.fixed_points import Dynamics, FixedPoint, find_all
-from seqmem.model import SequenceClassifier
+from seqmem.model import SequenceClassifier, one_thread
 
 DIGITS = list(range(10))
 LENGTH, MINUS_ONE_AT = 30, 5  # the sampled sequences: 30 steps, the -1 (in half of them) at step 5
@@ -56,12 +56,8 @@ def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, 
 
     On one torch thread: small float64 steps run faster so, and the bits do not depend on the core count.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return _attractors(model, cfg)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict]]:

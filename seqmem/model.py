@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -118,6 +119,17 @@ CHUNK_FLOATS = 1 << 24
 HALVES_FROM = 1 << 16
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[int]:
+    """Run torch on one thread inside, and give back the caller's count (yielded) after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _time_major(model: SequenceClassifier) -> nn.RNNBase:
     """model.rnn reading time-major input (S, B, 1), sharing its weights: no transposes of the input."""
     rnn = copy.copy(model.rnn)
@@ -154,9 +166,7 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
                     report(min(t + span, T))
 
     halves = [range(N // 2), range(N // 2, N)] if N >= 2 and N * T >= HALVES_FROM else [range(N)]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread() as threads:
         if len(halves) == 1 or threads == 1:
             for k, rows in enumerate(halves):
                 run(rows, progress if k == 0 else None)
@@ -164,8 +174,6 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
             with ThreadPoolExecutor(2) as pool:
                 for f in [pool.submit(run, rows, progress if k == 0 else None) for k, rows in enumerate(halves)]:
                     f.result()
-    finally:
-        torch.set_num_threads(threads)
     return out
 
 
