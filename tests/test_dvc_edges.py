@@ -155,7 +155,8 @@ def test_an_output_path_that_is_a_folder_gives_one_line(repo):
     out.unlink()
     out.mkdir()
     res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.pt", "--out",
-             "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", cwd=repo, check=False)
+             "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", "--retention",
+             "metrics/retention/rnn.json", "--retention-curve", "plots/retention/rnn.csv", cwd=repo, check=False)
     assert res.returncode == 1
     assert res.stderr.startswith("error (os): ")
     assert "metrics/evaluate/rnn.json" in res.stderr

@@ -94,8 +94,8 @@ def test_export_plots_writes_a_png_per_plot_and_nothing_stale(repo):
     (repo / "png/old_export.png").write_bytes(b"\x89PNG stale")
     out = sh("python", "scripts/export_plots.py", "-o", "png", cwd=repo).stdout
     pngs = sorted(p.name for p in (repo / "png").iterdir())
-    assert len(pngs) == 12
-    assert out.count("wrote") == 12
+    assert len(pngs) == 13  # 7 Vega charts, and the 6 matplotlib PNGs copied beside them
+    assert out.count("wrote") == 13
     assert "old_export.png" not in pngs
     assert "vega_loss.png" in pngs
     assert "plots_loss.png" in pngs
