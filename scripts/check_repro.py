@@ -152,6 +152,9 @@ def main() -> int:
 
     repo = Repo(".")
     lock = lock_of(Path("dvc.lock"))
+    # dvc repro keeps a removed stage's entry; its outs may name files another stage now writes
+    defined = {stage.addressing for stage in repo.index.stages}
+    leftover = sorted(set(lock.get("stages", {})) - defined)
     dirty = git("status", "--porcelain").strip()
     if dirty:
         print(f"check_repro: note: uncommitted changes before the check; they count as drift:\n{dirty}")
@@ -163,11 +166,15 @@ def main() -> int:
         print(f"check_repro: FAIL: `dvc repro` failed: {e}")
         return 1
     problems = []
+    if leftover:
+        problems.append(f"dvc.lock holds stages that dvc.yaml no longer defines: {', '.join(leftover)} "
+                        "(`dvc repro` keeps their entries: delete them from dvc.lock)")
     if stale:
         problems.append("stale or edited since dvc.lock was written:\n" + "\n".join(stale))
     if repo.status():
         problems.append("`dvc status` is not clean after `dvc repro`")
-    corrupt = disk_mismatches(lock_of(Path("dvc.lock")))
+    now = lock_of(Path("dvc.lock"))
+    corrupt = disk_mismatches({"stages": {k: v for k, v in now.get("stages", {}).items() if k in defined}})
     if corrupt:
         problems.append("files differ from the md5 that dvc.lock records: corrupt (README: 'Repairing the "
                         "DVC cache'):\n" + "\n".join(corrupt))

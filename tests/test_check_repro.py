@@ -116,6 +116,17 @@ def test_fails_on_a_hand_edited_plot_file(repo, mode):
 
 
 @pytest.mark.slow
+def test_fails_on_a_stage_left_in_dvc_lock_after_dvc_yaml_dropped_it(repo):
+    lock = (repo / "dvc.lock").read_text()
+    gone = lock.split("  probe@rnn:", 1)[1].split("\n  probe@lstm:", 1)[0].replace("probe@rnn", "attractors@rnn")
+    (repo / "dvc.lock").write_text(lock + "  attractors@rnn:" + gone + "\n")  # as a removed stage leaves it
+    commit(repo, "a stage removed from dvc.yaml, its lock entry kept")
+    res = check(repo)
+    assert res.returncode == 1, res.stdout
+    assert "dvc.lock holds stages that dvc.yaml no longer defines: attractors@rnn" in res.stdout
+
+
+@pytest.mark.slow
 def test_fails_on_a_hand_edited_metric_and_shows_the_table(repo):
     path = repo / "metrics/evaluate/lstm.json"
     metrics = json.loads(path.read_text())
