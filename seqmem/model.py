@@ -158,10 +158,10 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
         for i in range(rows.start, rows.stop, batch):
             b, state = slice(i, min(i + batch, rows.stop)), None  # state: (layers, B, H), or an LSTM's (h, c)
             for t in range(0, T, span):
-                x = torch.from_numpy(np.ascontiguousarray(X[b, t : t + span, 0].T)).float()[..., None]  # (S, B, 1)
+                x = model.as_input(np.ascontiguousarray(X[b, t : t + span, 0].T)[..., None])  # (S, B, 1)
                 h, state = rnn(x, state)  # (S, B, H)
                 # the head reads h as (B, S, H), the layout batch_first gives: the bits of forward()
-                out[b, t : t + span] = head(h.transpose(0, 1))[..., 0].numpy()  # float32 -> float64, exact
+                out[b, t : t + span] = head(h.transpose(0, 1))[..., 0].cpu().numpy()  # to float64, exact
                 if report:
                     report(min(t + span, T))
 

@@ -14,7 +14,7 @@ def _four_places(v: float | None) -> str:
 def main(args) -> None:
     params = load_params(args.params)
     cfg = EvalConfig.from_dict(section(params, "evaluate", args.params), "evaluate")
-    kept = RetentionConfig.from_dict(section(params, "retention", args.params), "retention")
+    rcfg = RetentionConfig.from_dict(section(params, "retention", args.params), "retention")
     # torch only now: a bad param is refused in a fraction of a second, not after 2 s of imports
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.evaluate import record
@@ -24,13 +24,13 @@ def main(args) -> None:
 
     val, model = load_valset(args.val), load_checkpoint(args.model)  # read everything before writing
     metrics, rows = record(model, val, cfg)
-    held, curve = retention(model, kept)
+    held, curve = retention(model, rcfg)
     longest, half = str(max(cfg.lengths)), held["half_life"]
     shown = {"accuracy": metrics["accuracy"], "lag0": metrics["lag0_share"], "latch": metrics["latch_rate"],
              f"accuracy at length {longest}": metrics["accuracy_by_length"][longest]}
     print(f"{model.flavor:>4}: " + "  ".join(f"{k} {_four_places(v)}" for k, v in shown.items()), flush=True)
-    print(f"{model.flavor:>4}: memory half-life {'> ' + str(kept.max_distance) if half is None else half} steps, "
-          f"false alarms by step {kept.max_distance}: {held['false_alarm_at_max']:.3f}", flush=True)
+    print(f"{model.flavor:>4}: memory half-life {'> ' + str(rcfg.max_distance) if half is None else half} steps, "
+          f"false alarms by step {rcfg.max_distance}: {held['false_alarm_at_max']:.3f}", flush=True)
     # each file keyed by the model: `dvc metrics diff` then names it
     write_json({model.flavor: metrics}, args.out)
     write_csv([{"model": model.flavor, **row} for row in rows], args.length_curve)
