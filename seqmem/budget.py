@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from seqmem.core.config import (
     GATES,
+    AttractorsConfig,
     ConfigError,
     DataConfig,
     EvalConfig,
@@ -56,7 +57,7 @@ def _row(*widths: int) -> int:
 
 
 def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: EvalConfig,
-          retention: RetentionConfig, probe: ProbeConfig) -> list[Cost]:
+          retention: RetentionConfig, probe: ProbeConfig, attractors: AttractorsConfig | None = None) -> list[Cost]:
     """Every stage's peak memory and every git-tracked output's size, from checked configs.
 
     A key's cost is the most any stage needs at that key's value: the size of the validation set,
@@ -108,13 +109,18 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
         Cost("stage evaluate's retention pass", "retention.num_sequences", retention.num_sequences, "sequences",
              lambda n: BASE + 40 * n * (retention.max_distance + 1), STAGE_MEMORY),
     ]
+    attractors = attractors or AttractorsConfig()
+    for f in flavors:  # the search holds a float64 Jacobian (D x D) per start and digit, about four copies of it
+        D = shape[f][0] * shape[f][1] * (2 if f == "lstm" else 1)
+        out.append(Cost(f"stage probe@{f}'s fixed-point search", "attractors.num_starts", attractors.num_starts,
+                        "starts", lambda n, D=D: BASE + 10 * n * D * D * 8 * 4, STAGE_MEMORY))
     return out
 
 
 def check(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: EvalConfig,
-          retention: RetentionConfig, probe: ProbeConfig) -> None:
+          retention: RetentionConfig, probe: ProbeConfig, attractors: AttractorsConfig | None = None) -> None:
     """Refuse the first cost over its limit whose key can bring it under alone, with the largest value that fits."""
-    over = [c for c in costs(flavors, data, train, evaluate, retention, probe) if c.over()]
+    over = [c for c in costs(flavors, data, train, evaluate, retention, probe, attractors) if c.over()]
     if not over:
         return
     first, n = next(((c, n) for c in over if (n := c.largest())), (over[0], 0))

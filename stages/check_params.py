@@ -30,8 +30,8 @@ def main(args) -> None:
     evaluate = c.EvalConfig.from_dict(params["evaluate"], "evaluate")
     probe = c.ProbeConfig.from_dict(params["probe"], "probe")
     retention = c.RetentionConfig.from_dict(params["retention"], "retention")
-    c.AttractorsConfig.from_dict(params["attractors"], "attractors")  # small: its ranges bound its cost
-    budget.check(flavors, data, train, evaluate, retention, probe)
+    attractors = c.AttractorsConfig.from_dict(params["attractors"], "attractors")
+    budget.check(flavors, data, train, evaluate, retention, probe, attractors)
     write_text(STAMP, args.out)
 
 

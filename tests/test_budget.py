@@ -53,6 +53,7 @@ def _big_readouts() -> dict:
     params = tiny_params()
     params["data"].update(num_sequences=2_000, max_len=200)  # 0.4 M validation steps: readouts dominate
     params["probe"]["sequence"] = [1] * 100
+    params["attractors"]["num_starts"] = 1  # a wide model's fixed-point search has its own test
     return params
 
 
@@ -74,6 +75,18 @@ def test_the_largest_value_that_fits_passes_and_one_more_is_refused(key, over, m
     assert _check(with_key(bigger, key, make(fits + 1)), tmp_path, capsys)[0] == 2
 
 
+def test_a_wide_lstms_fixed_point_search_is_refused_naming_its_starts(tmp_path, capsys):
+    params = with_key(tiny_params(), "train.lstm.hidden_size", 256)
+    params["attractors"]["num_starts"] = 128  # 1,280 float64 Jacobians of 512 x 512: about 11 GiB
+    code, err = _check(params, tmp_path, capsys)
+    assert code == 2
+    assert err.startswith("error (params): attractors.num_starts: stage probe@lstm's fixed-point search: "), err
+    fits = _fits(err)
+    assert 0 < fits < 128
+    assert _check(with_key(params, "attractors.num_starts", fits), tmp_path, capsys) == (0, "")
+    assert _check(with_key(params, "attractors.num_starts", fits + 1), tmp_path, capsys)[0] == 2
+
+
 def test_every_cost_of_the_committed_params_is_within_its_limit():
     from stages.common import load_params
     from tests.helpers import ROOT
@@ -84,13 +97,14 @@ def test_every_cost_of_the_committed_params_is_within_its_limit():
 
 
 def _configs(params: dict) -> tuple:
-    from seqmem.core.config import DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
+    from seqmem.core.config import AttractorsConfig, DataConfig, EvalConfig, ProbeConfig, RetentionConfig, TrainConfig
 
     flavors = params["flavors"]
     return (flavors, DataConfig.from_dict(params["data"], "data"), TrainConfig.from_params(params["train"], flavors),
             EvalConfig.from_dict(params["evaluate"], "evaluate"),
             RetentionConfig.from_dict(params["retention"], "retention"),
-            ProbeConfig.from_dict(params["probe"], "probe"))
+            ProbeConfig.from_dict(params["probe"], "probe"),
+            AttractorsConfig.from_dict(params["attractors"], "attractors"))
 
 
 def _peak_child_mb() -> float:
