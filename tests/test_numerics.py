@@ -9,19 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from seqmem.core import numerics
+from seqmem.optim import sqrt
 from seqmem.train import train
 from tests.helpers import ENV, ROOT
 
-# sha256 of the weights after 40 steps of a fixed recipe under the pin; made on an AMD EPYC (AVX2).
-# Any x86-64 CPU with AVX2 must compute these bits. If this fails on such a CPU, the pin leaks:
-# `python scripts/fingerprint.py` finds the operation that differs (docs/reproducibility.md).
+# sha256 of the weights after 40 steps of a fixed recipe under the pin; made on an Intel Xeon (AVX-512).
+# The RNN's are the same under qemu's emulated AMD EPYC-Rome; the LSTM's can't be checked that way
+# (docs/reproducibility.md). Any x86-64 CPU with AVX2 must compute these bits. If this fails on such
+# a CPU, the pin leaks: `python scripts/fingerprint.py` finds the operation that differs.
 GOLDEN = {
-    "rnn": "f49b9d476e6a281fc629bd591df53d0c04ae59e470fefe5c2b3f614a1965a4a1",
-    "lstm": "d5a21a54c2c65b76083b9dfbfbdbb2c4d43571fd6c907f409288db12fb40bb43",
+    "rnn": "333c22a521c40116cb5d4401d6b3803e745df8830af9feda26a1e56a724ec79b",
+    "lstm": "c780e871652bb1b15c5b48ac80298d0abea075f27ff6bf989ff883c1ee47768b",
 }
 
 
@@ -46,6 +49,16 @@ def test_pinned_training_gives_the_golden_bits(flavor):
     recipe = dict(steps=40, hidden_size=8, lr=0.02, max_grad_norm=1.0, seed=0, batch_size=64)  # fixed: not the defaults
     model, _ = train({"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}[flavor], log=None, **recipe)
     assert weights_hash(model) == GOLDEN[flavor]
+
+
+def test_adams_sqrt_is_correctly_rounded_for_floats_of_every_magnitude():
+    # torch's own float32 sqrt is not (it refines the CPU's rsqrt estimate, which differs by vendor)
+    bits = torch.randint(0, 0x7F800000, (200_000,), generator=torch.Generator().manual_seed(0), dtype=torch.int32)
+    x = bits.view(torch.float32)  # (N,) positive finite floats, subnormals to 3e38
+    # float64's IEEE sqrt rounded to float32 is the correctly rounded float32 sqrt (53 >= 2 * 24 + 2)
+    exact = torch.from_numpy(np.sqrt(x.double().numpy()).astype(np.float32))
+    assert torch.equal(sqrt(x), exact)
+    assert torch.equal(sqrt(torch.zeros(3)), torch.zeros(3))
 
 
 def test_import_seqmem_pins_and_an_explicit_choice_wins():
@@ -73,5 +86,5 @@ def test_fingerprint_finds_this_hosts_pinned_bits_in_every_committed_reference()
                          env=ENV, check=True)
     pinned = [line for line in res.stdout.splitlines() if line.startswith("pinned: this host")]
     assert len(pinned) == len(list((ROOT / "benchmarks/fingerprints").glob("*.jsonl"))) >= 2
-    for line in pinned:
-        assert line.endswith(": identical"), line
+    for line in pinned:  # torch's own sqrt may differ by vendor: seqmem's Adam does not use it
+        assert line.endswith(": identical") or ": identical but for torch's sqrt: " in line, line
