@@ -8,12 +8,18 @@ load. It hashes the bytes of small seeded computations that an RNN or LSTM train
 of, and the weights after 300 training steps, where chaos amplifies any last-bit difference. Two
 hosts with the same hash computed the same bits; on a new kind of CPU, the first line that
 differs names the operation. "pinned" is seqmem.core.numerics.PIN; "default" unsets it.
+
+Some rows are vendor-dependent even pinned (VENDOR): torch's sqrt kernel refines the CPU's rsqrt
+estimate, and Intel's and AMD's estimates differ, so torch.optim.Adam, which uses it, trains
+different weights on each. seqmem's Adam (seqmem/optim.py) takes an IEEE sqrt instead; its rows
+(`*_train300_seqmem`) are the ones the pipeline's bits rest on.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -22,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = ROOT / "benchmarks" / "fingerprints"
+# rows that differ between Intel and AMD under the pin too: torch's sqrt, and what torch's Adam trains with it
+VENDOR = {"sqrt", "rnn_train300", "rnn_train300_loss", "lstm_train300", "lstm_train300_loss"}
 
 
 def cpu() -> str:
@@ -39,13 +47,21 @@ def _hash(*tensors) -> str:
     return hashlib.sha256(b"".join(t.detach().contiguous().numpy().tobytes() for t in tensors)).hexdigest()[:16]
 
 
-def _train300(torch, cls) -> tuple[list, float]:
+def _optim():
+    """seqmem/optim.py as a module of its own: importing the seqmem package would pin this process."""
+    spec = importlib.util.spec_from_file_location("seqmem_optim", ROOT / "seqmem" / "optim.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _train300(torch, cls, adam) -> tuple[list, float]:
     """300 Adam steps on seeded batches of the task: the weights and the last loss."""
     F = torch.nn.functional
     torch.manual_seed(0)
     rnn, head = cls(1, 32, batch_first=True), torch.nn.Linear(32, 1)
     params = list(rnn.parameters()) + list(head.parameters())
-    opt, gen = torch.optim.Adam(params, lr=1e-2, foreach=False), torch.Generator().manual_seed(1)
+    opt, gen = adam(params, lr=1e-2), torch.Generator().manual_seed(1)
     for _ in range(300):
         x = torch.randint(0, 10, (64, 20, 1), generator=gen)  # (B, T, 1)
         pos, has = torch.randint(0, 20, (64,), generator=gen), torch.rand(64, generator=gen) < 0.5
@@ -62,13 +78,15 @@ def measure() -> dict:
     """The hashes of this process's arithmetic, one thread."""
     import torch
 
+    optim = _optim()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     a, b, x = torch.randn(64, 32, generator=g), torch.randn(32, 32, generator=g), torch.randn(10000, generator=g)
     bias, col, row = torch.randn(32, generator=g), torch.randn(64, 1, generator=g), torch.randn(1, 32, generator=g)
     out = {"matmul_64x32x32": _hash(a @ b), "addmm_64x1x32": _hash(torch.addmm(bias, col, row)),
            "tanh": _hash(torch.tanh(x)), "sigmoid": _hash(torch.sigmoid(x)), "exp": _hash(torch.exp(x)),
-           "log1p_exp": _hash(torch.log1p(torch.exp(-x.abs())))}
+           "log1p_exp": _hash(torch.log1p(torch.exp(-x.abs()))), "sqrt": _hash(x.abs().sqrt()),
+           "sqrt_seqmem": _hash(optim.sqrt(x.abs()))}
     seq = torch.randint(-1, 10, (64, 25, 1), generator=g).float()  # (B, T, 1)
     target = (seq == -1).float().cummax(dim=1).values
     for cls in (torch.nn.RNN, torch.nn.LSTM):
@@ -77,9 +95,11 @@ def measure() -> dict:
         rnn, head = cls(1, 32, batch_first=True), torch.nn.Linear(32, 1)
         h, _ = rnn(seq)  # (B, T, 32)
         torch.nn.functional.binary_cross_entropy_with_logits(head(h), target).backward()
-        params, loss = _train300(torch, cls)
+        params, loss = _train300(torch, cls, lambda ps, lr: torch.optim.Adam(ps, lr=lr, foreach=False))
+        ours, our_loss = _train300(torch, cls, optim.Adam)
         out |= {f"{name}_forward": _hash(h), f"{name}_grads": _hash(*[p.grad for p in rnn.parameters()]),
-                f"{name}_train300": _hash(*params), f"{name}_train300_loss": f"{loss:.9g}"}
+                f"{name}_train300": _hash(*params), f"{name}_train300_loss": f"{loss:.9g}",
+                f"{name}_train300_seqmem": _hash(*ours), f"{name}_train300_seqmem_loss": f"{our_loss:.9g}"}
     return {"cpu": cpu(), "torch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(),
             "hashes": out}
 
@@ -99,12 +119,20 @@ def fingerprints() -> list[dict]:
 
 
 def compare(mine: list[dict], theirs: list[dict]) -> list[str]:
-    """One line per (setting, other host): identical, or the operations that differ."""
+    """One line per (setting, other host): identical, or the operations that differ.
+
+    Pinned, the VENDOR rows are set apart ("identical but for torch's sqrt: ..."); a row the other
+    host's record lacks (recorded before the row existed) is not compared.
+    """
     lines = []
     for m in mine:
         for t in (t for t in theirs if t["setting"] == m["setting"]):
-            diff = [k for k, v in m["hashes"].items() if t["hashes"].get(k) != v]
-            verdict = "identical" if not diff else "differs in " + ", ".join(diff)
+            diff = [k for k, v in m["hashes"].items() if k in t["hashes"] and t["hashes"][k] != v]
+            apart = [k for k in diff if k in VENDOR] if m["setting"] == "pinned" else []
+            rest = [k for k in diff if k not in apart]
+            verdict = "identical" if not rest else "differs in " + ", ".join(rest)
+            if apart:
+                verdict += " but for torch's sqrt: " + ", ".join(apart)
             lines.append(f"{m['setting']}: this host ({m['cpu']}, {m['capability']}) vs {t['cpu']} "
                          f"({t['capability']}): {verdict}")
     return lines
