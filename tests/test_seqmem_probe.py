@@ -4,6 +4,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -179,13 +180,27 @@ def test_png_must_be_named_png(model_file, tmp_path, capsys):
     assert not (tmp_path / "t.svg").exists()
 
 
+def _wait_reading_stdin(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until proc sits in read(0, ...): Linux's /proc/<pid>/syscall starts "0 0x0" then (x86-64)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{proc.pid}/syscall").read_text().startswith("0 0x0 "):
+                return
+        except OSError:  # no procfs here: fall back to a generous wait
+            time.sleep(5)
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"seqmem-probe did not start reading stdin within {timeout} s")
+
+
 def test_ctrl_c_while_reading_stdin_is_one_line(model_file):
     exe = shutil.which("seqmem-probe", path=ENV["PATH"])
     proc = subprocess.Popen([exe, "--model", str(model_file), "--file", "-"], stdin=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV)
     proc.stdin.write("1 2 ")
     proc.stdin.flush()
-    time.sleep(3)  # torch imported, waiting on stdin
+    _wait_reading_stdin(proc)  # torch imported, blocked on stdin: however long the imports took
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
