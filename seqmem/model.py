@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import io
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -106,17 +104,8 @@ class SequenceClassifier(nn.Module):
         return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
 
 
-# steps (sequences x time) per forward pass: the (T, B, H) activations of one chunk stay in the
-# hundreds of MB, whatever the sequence length. Every set the pipeline evaluates today fits in one.
-CHUNK_STEPS = 1 << 19
-# time steps per forward pass: torch's CPU RNNs keep a small tensor per step (~1 KB), so cap them too
-CHUNK_SPAN = 1 << 16
-# floats of output per pass: a wide model takes fewer steps a chunk (hidden_size 32: CHUNK_STEPS)
+# output floats per kernel call: long sequences go in time chunks, so memory stays bounded
 CHUNK_FLOATS = 1 << 24
-# A set of at least this many sequence-steps is computed as two halves of its rows, one thread
-# each. Two, whatever the machine: MKL's last bits depend on a product's row count, so the split
-# is part of the arithmetic, and a fixed split keeps it the same on every machine.
-HALVES_FROM = 1 << 16
 
 
 @contextlib.contextmanager
@@ -130,50 +119,31 @@ def one_thread() -> Iterator[int]:
         torch.set_num_threads(threads)
 
 
-def _time_major(model: SequenceClassifier) -> nn.RNNBase:
-    """model.rnn reading time-major input (S, B, 1), sharing its weights: no transposes of the input."""
-    rnn = copy.copy(model.rnn)
-    rnn.batch_first = False
-    return rnn
-
-
 def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """P(a -1 was seen) at every step, (N, T) float64, in bounded memory.
 
-    Sequences go in batches and long ones in time chunks, the recurrent state carried from one
-    chunk to the next. Each batch runs on one torch thread, so the bits do not depend on the
-    machine's core count; a large set's two halves run side by side (torch releases the GIL in
-    its kernels). `progress(steps)` is called after each of the first half's chunks.
+    seqmem.kernels computes them (compiled, on every core, the same bits on every CPU) in time
+    chunks that carry the recurrent state. They agree with forward() to float32 rounding (~1e-7).
+    `progress(steps)` is called after each chunk.
     """
-    model.eval()
+    from seqmem.kernels import Kernel  # numba loads only where decisions are computed
+
+    X = np.asarray(X)  # (N, T, 1); the kernel reads int64 (make_data's) or float32 in place
+    X = np.ascontiguousarray(X if X.dtype in (np.int64, np.float32) else X.astype(np.float32))
     N, T = X.shape[:2]
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    kernel = Kernel(model.flavor, weights, model.hidden_size, model.num_layers, N)
+    span = max(1, CHUNK_FLOATS // max(N, 1))  # time steps per chunk
+    if span >= T:  # one chunk: no copy
+        out = kernel.decisions(X, 0, T)
+        if progress:
+            progress(T)
+        return out
     out = np.empty((N, T))
-    rnn, head = _time_major(model), model.head
-    steps = max(1, min(CHUNK_STEPS, CHUNK_FLOATS // model.hidden_size))  # sequence-steps per chunk
-
-    @torch.inference_mode()  # per thread: a worker does not inherit its caller's mode
-    def run(rows: range, report: Callable[[int], None] | None) -> None:
-        batch = min(len(rows), steps)
-        span = min(max(1, steps // batch), CHUNK_SPAN)  # time steps per chunk
-        for i in range(rows.start, rows.stop, batch):
-            b, state = slice(i, min(i + batch, rows.stop)), None  # state: (layers, B, H), or an LSTM's (h, c)
-            for t in range(0, T, span):
-                x = model.as_input(np.ascontiguousarray(X[b, t : t + span, 0].T)[..., None])  # (S, B, 1)
-                h, state = rnn(x, state)  # (S, B, H)
-                # the head reads h as (B, S, H), the layout batch_first gives: the bits of forward()
-                out[b, t : t + span] = head(h.transpose(0, 1))[..., 0].cpu().numpy()  # to float64, exact
-                if report:
-                    report(min(t + span, T))
-
-    halves = [range(N // 2), range(N // 2, N)] if N >= 2 and N * T >= HALVES_FROM else [range(N)]
-    with one_thread() as threads:
-        if len(halves) == 1 or threads == 1:
-            for k, rows in enumerate(halves):
-                run(rows, progress if k == 0 else None)
-        else:
-            with ThreadPoolExecutor(2) as pool:
-                for f in [pool.submit(run, rows, progress if k == 0 else None) for k, rows in enumerate(halves)]:
-                    f.result()
+    for t in range(0, T, span):
+        out[:, t : t + span] = kernel.decisions(X, t, min(span, T - t))
+        if progress:
+            progress(min(t + span, T))
     return out
 
 

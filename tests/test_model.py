@@ -96,26 +96,3 @@ def test_final_is_the_last_column_and_at_last_step_is_each_sequences_own():
     mine = at_last_step(d[..., 0].numpy(), np.array([3, 5]))
     assert np.allclose(mine[0], own_final.item())
     assert not np.allclose(final[0].item(), own_final.item())
-
-
-@pytest.mark.parametrize("flavor", list(FLAVORS))
-def test_decisions_are_forwards_bits_chunked_or_not_on_any_core_count(flavor, monkeypatch):
-    import seqmem.model as sm
-
-    torch.manual_seed(0)
-    model = SequenceClassifier(FLAVORS[flavor], hidden_size=8, num_layers=2)
-    X = np.random.default_rng(0).integers(-1, 10, (64, 1100, 1))  # 70,400 steps: computed as two halves
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        with torch.no_grad():
-            want = model(X)[1][..., 0].double().numpy()  # (N, T), training's batch-first forward
-        got = sm.decisions(model, X)
-        torch.set_num_threads(2)
-        assert np.array_equal(sm.decisions(model, X), got)  # the machine's core count changes no bit
-    finally:
-        torch.set_num_threads(threads)
-    monkeypatch.setattr(sm, "CHUNK_STEPS", 4096)  # 64 steps a chunk: the state carried across 18 of them
-    chunked = sm.decisions(model, X)
-    assert np.array_equal(got, want)  # time-major, in halves: the same bits as forward()
-    assert np.array_equal(chunked, got)

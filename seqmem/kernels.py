@@ -1,0 +1,201 @@
+"""The inference kernel: a trained model's P(a -1 was seen) at every step, compiled by numba.
+
+Why not torch's own RNN kernels: under the pin (seqmem.core.numerics) they spend 0.4-0.6 us a
+sequence-step, much of it in an elementwise tanh of 4.6 ns a float; this runs the same model
+several times faster (docs/timings.md). Why the bits are the same on every x86-64 CPU: every
+operation is an IEEE multiply, add, divide, min or max in an order the source fixes (numba does
+not reassociate or fuse into FMA without fastmath), and tanh and exp are rational and polynomial
+functions of those, not libm calls, so AVX2 and AVX-512 code agree. The SIMD lanes are one
+sequence's gate rows; sequences are independent, so a sequence's bits do not depend on which
+others share its batch, on the time chunking, or on the thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numba as nb
+import numpy as np
+
+KINDS = {"rnn": 0, "lstm": 1, "gru": 2}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+F32 = np.float32
+WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_INV_FACTORIAL = tuple(1.0 / math.factorial(d) for d in range(14))
+_POW2_FROM = -58  # 2**k for every k _exp can meet: -58..1076, inf from 1024 on
+_POW2 = np.array([math.ldexp(1.0, k) if k < 1024 else math.inf for k in range(_POW2_FROM, 1077)])
+
+
+@nb.njit(inline="always")
+def _tanh(x):
+    """tanh to a few float32 ulp: Eigen's rational approximation, in IEEE operations only."""
+    c = F32(7.90531110763549805)  # tanh is 1.0f from here on
+    x = min(max(x, -c), c)
+    x2 = x * x
+    p = F32(-2.76076847742355e-16)
+    p = p * x2 + F32(2.00018790482477e-13)
+    p = p * x2 + F32(-8.60467152213735e-11)
+    p = p * x2 + F32(5.12229709037114e-08)
+    p = p * x2 + F32(1.48572235717979e-05)
+    p = p * x2 + F32(6.37261928875436e-04)
+    p = p * x2 + F32(4.89352455891786e-03)
+    q = F32(1.19825839466702e-06)
+    q = q * x2 + F32(1.18534705686654e-04)
+    q = q * x2 + F32(2.26843463243900e-03)
+    q = q * x2 + F32(4.89352518554385e-03)
+    return x * p / q
+
+
+@nb.njit(inline="always")
+def _sigmoid(x):
+    return F32(0.5) * _tanh(F32(0.5) * x) + F32(0.5)
+
+
+@nb.njit(inline="always")
+def _exp(x):
+    """e**x in float64 from IEEE operations and a table of powers of two, so that a loop of it vectorizes:
+    x = k ln2 + r, |r| <= ln2 / 2, then Taylor to r**13 (error ~1e-16)."""
+    x = min(max(x, -40.0), 746.0)  # below, 1 + e**x is 1.0 in float64 anyway; above, e**x is inf
+    k = np.floor(x * 1.4426950408889634 + 0.5)
+    r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10  # ln2 in two parts: r exact
+    p = _INV_FACTORIAL[13]
+    for d in range(12, -1, -1):  # Horner: the sum of r**d / d!, d = 0..13
+        p = p * r + _INV_FACTORIAL[d]
+    return p * _POW2[int(k) - _POW2_FROM]
+
+
+@nb.njit(inline="always")
+def _decision(z):
+    """P = sigmoid(z) in float64: the same value wherever z sits in the output, unlike torch's vector kernels."""
+    return 1.0 / (1.0 + _exp(-z))
+
+
+@nb.njit(inline="always")
+def _affine(a, w, b, inp, n, layer, src):
+    """a (G,) = b[layer] + w[layer]^T inp[n, src]. No array views in the hot loop (each costs two
+    atomics); j outermost, so the G rows vectorize and never wait on each other."""
+    G = a.shape[0]
+    for i in range(G):
+        a[i] = b[layer, i]
+    for j in range(inp.shape[2]):
+        v = F32(inp[n, src, j])
+        for i in range(G):
+            a[i] += w[layer, j, i] * v
+
+
+@nb.njit(inline="always")
+def _accumulate(a, w, b, h, n, layer):
+    """a (G,) += b[layer] + w[layer]^T h[n, layer], four j at a time: the same sums in the same order as
+    one j at a time (left to right), with a quarter of the loop overhead and of a's loads and stores."""
+    G, J = a.shape[0], h.shape[2]  # J a multiple of 8
+    for i in range(G):
+        a[i] += b[layer, i]
+    for j in range(0, J, 4):
+        v0, v1, v2, v3 = h[n, layer, j], h[n, layer, j + 1], h[n, layer, j + 2], h[n, layer, j + 3]
+        for i in range(G):
+            a[i] = a[i] + w[layer, j, i] * v0 + w[layer, j + 1, i] * v1 + w[layer, j + 2, i] * v2 \
+                + w[layer, j + 3, i] * v3
+
+
+@nb.njit(inline="always")
+def _head(w, b, h, n, top, acc):
+    """b + w . h[n, top] in eight fixed partial sums (one running sum waits ~4 cycles an add), then a fixed tree."""
+    acc[:] = 0
+    for i0 in range(0, h.shape[2], 8):
+        for k in range(8):
+            acc[k] += w[i0 + k] * h[n, top, i0 + k]
+    return b + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])))
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy")  # numpy: IEEE division, no zero check to block SIMD
+def _run(kind, X, rows, t0, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pragma: no cover (compiled)
+    """out[n] = P(a -1 was seen) at steps t0 .. t0 + T of X[n] (N, T_all, 1), for n in rows, from and into
+    the state h, c (N, L, H). X is read in place, int64 or float32, so nothing is converted first.
+
+    H is the hidden size padded to a multiple of 8 with units whose weights are all zero: they stay
+    at 0 (tanh(0), or an LSTM's 0.5 * 0 + 0.5 * 0) and add exact zeros to every sum.
+    """
+    T = out.shape[1]
+    L, H, G = Wh.shape
+    for n in range(rows[0], rows[1]):
+        a = np.empty(G, F32)  # the gates' pre-activations
+        ah = np.empty(G, F32)  # a GRU's recurrent part, apart
+        acc = np.empty(8, F32)
+        for t in range(T):
+            for layer in range(L):
+                if layer == 0:  # input_size 1: row 0 of Wi[0]
+                    _affine(a, Wi, bi, X, n, 0, t0 + t)
+                else:
+                    _affine(a, Wi, bi, h, n, layer, layer - 1)
+                if kind != 2:  # the recurrent part straight into a: W_ih x + b_ih + b_hh + W_hh h
+                    _accumulate(a, Wh, bh, h, n, layer)
+                else:  # a GRU's reset gate scales the recurrent part of its new state alone
+                    _affine(ah, Wh, bh, h, n, layer, layer)
+                if kind == 0:  # h = tanh(W_ih x + b_ih + W_hh h + b_hh)
+                    for i in range(H):
+                        h[n, layer, i] = _tanh(a[i])
+                elif kind == 1:  # gates in torch's order: input, forget, cell, output
+                    for i in range(H):
+                        ig = _sigmoid(a[i])
+                        fg = _sigmoid(a[H + i])
+                        gg = _tanh(a[2 * H + i])
+                        og = _sigmoid(a[3 * H + i])
+                        c[n, layer, i] = fg * c[n, layer, i] + ig * gg
+                        h[n, layer, i] = og * _tanh(c[n, layer, i])
+                else:  # torch's GRU: reset, update, new
+                    for i in range(H):
+                        r = _sigmoid(a[i] + ah[i])
+                        u = _sigmoid(a[H + i] + ah[H + i])
+                        g = _tanh(a[2 * H + i] + r * ah[2 * H + i])
+                        h[n, layer, i] = (F32(1.0) - u) * g + u * h[n, layer, i]
+            out[n, t] = _head(w_head, b_head, h, n, L - 1, acc)  # the logit, for now
+        for t in range(T):  # apart from the recurrence, so that the steps fill the SIMD lanes
+            out[n, t] = _decision(out[n, t])
+
+
+class Kernel:
+    """One model's weights, packed for _run, and the recurrent state of N sequences between calls."""
+
+    def __init__(self, flavor: str, state_dict: dict[str, np.ndarray], hidden_size: int, num_layers: int, n: int):
+        H, L, gates = hidden_size, num_layers, GATES[flavor]
+        P = -(-H // 8) * 8  # padded: zero units up to a multiple of 8
+        G = gates * P
+        self.kind = KINDS[flavor]
+        self.Wi = np.zeros((L, P, G), F32)  # (layer, input unit, gate row): transposed, so rows are contiguous
+        self.Wh = np.zeros((L, P, G), F32)
+        self.bi, self.bh = np.zeros((L, G), F32), np.zeros((L, G), F32)
+        for k in range(L):
+            w_ih, w_hh = state_dict[f"rnn.weight_ih_l{k}"], state_dict[f"rnn.weight_hh_l{k}"]  # (gates H, in or H)
+            b_ih, b_hh = state_dict[f"rnn.bias_ih_l{k}"], state_dict[f"rnn.bias_hh_l{k}"]
+            for g in range(gates):  # gate g's H rows go to padded rows g P .. g P + H
+                rows, to = slice(g * H, (g + 1) * H), slice(g * P, g * P + H)
+                self.Wi[k, : w_ih.shape[1], to] = w_ih[rows].T
+                self.Wh[k, :H, to] = w_hh[rows].T
+                self.bi[k, to], self.bh[k, to] = b_ih[rows], b_hh[rows]
+        self.w_head = np.zeros(P, F32)
+        self.w_head[:H] = state_dict["head.0.weight"][0]
+        self.b_head = F32(state_dict["head.0.bias"][0])
+        self.h = np.zeros((n, L, P), F32)
+        self.c = np.zeros((n, L, P), F32)  # an LSTM's cell state; unused otherwise
+
+    def decisions(self, X: np.ndarray, t0: int, steps: int) -> np.ndarray:
+        """P(a -1 was seen) (N, steps) float64 at steps t0 .. t0 + steps of X (N, T, 1), C-contiguous
+        int64 or float32, carrying on from the state the previous call left.
+
+        The rows go in one contiguous block per core, each on a thread of its own (the kernel
+        releases the GIL); a sequence's bits do not depend on its block.
+        """
+        N = X.shape[0]
+        out = np.empty((N, steps))
+        weights = (self.Wi, self.Wh, self.bi, self.bh, self.w_head, self.b_head, self.h, self.c)
+        cuts = np.linspace(0, N, min(N, WORKERS) + 1).astype(np.int64)
+        blocks = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        if len(blocks) <= 1:
+            _run(self.kind, X, (0, N), t0, out, *weights)
+        else:
+            with ThreadPoolExecutor(len(blocks)) as pool:
+                for f in [pool.submit(_run, self.kind, X, b, t0, out, *weights) for b in blocks]:
+                    f.result()
+        return out
