@@ -47,9 +47,9 @@ def _hash(*tensors) -> str:
     return hashlib.sha256(b"".join(t.detach().contiguous().numpy().tobytes() for t in tensors)).hexdigest()[:16]
 
 
-def _optim():
-    """seqmem/optim.py as a module of its own: importing the seqmem package would pin this process."""
-    spec = importlib.util.spec_from_file_location("seqmem_optim", ROOT / "seqmem" / "optim.py")
+def _module(name: str):
+    """seqmem/<name>.py as a module of its own: importing the seqmem package would pin this process."""
+    spec = importlib.util.spec_from_file_location(f"seqmem_{name}", ROOT / "seqmem" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,7 +78,7 @@ def measure() -> dict:
     """The hashes of this process's arithmetic, one thread."""
     import torch
 
-    optim = _optim()
+    optim, kernels = _module("optim"), _module("kernels")
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     a, b, x = torch.randn(64, 32, generator=g), torch.randn(32, 32, generator=g), torch.randn(10000, generator=g)
@@ -97,6 +97,10 @@ def measure() -> dict:
         torch.nn.functional.binary_cross_entropy_with_logits(head(h), target).backward()
         params, loss = _train300(torch, cls, lambda ps, lr: torch.optim.Adam(ps, lr=lr, foreach=False))
         ours, our_loss = _train300(torch, cls, optim.Adam)
+        weights = {f"rnn.{k}": v.detach().numpy() for k, v in rnn.state_dict().items()} | \
+            {f"head.0.{k}": v.detach().numpy() for k, v in head.state_dict().items()}
+        decided = kernels.Kernel(name, weights, 32, 1, 64).decisions(seq.numpy(), 0, 25)  # seqmem.kernels
+        out |= {f"{name}_decisions": hashlib.sha256(decided.tobytes()).hexdigest()[:16]}
         out |= {f"{name}_forward": _hash(h), f"{name}_grads": _hash(*[p.grad for p in rnn.parameters()]),
                 f"{name}_train300": _hash(*params), f"{name}_train300_loss": f"{loss:.9g}",
                 f"{name}_train300_seqmem": _hash(*ours), f"{name}_train300_seqmem_loss": f"{our_loss:.9g}"}
