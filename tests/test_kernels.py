@@ -1,5 +1,10 @@
 """decisions() through seqmem.kernels: forward()'s values, and bits that no batching, chunking or thread count moves."""
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +13,7 @@ import seqmem.model as sm
 from seqmem import kernels
 from seqmem.kernels import _decision, _exp, _tanh
 from seqmem.model import FLAVORS, SequenceClassifier
+from tests.helpers import ENV, ROOT
 
 
 def _model(flavor: str, num_layers: int) -> SequenceClassifier:
@@ -86,3 +92,20 @@ def test_decisions_leave_torchs_thread_count_alone():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_copy_of_the_repo_reuses_the_compiled_kernel(tmp_path):
+    # a queued experiment runs in a fresh checkout: the compile (3-4 s) is shared, keyed by content
+    copy = tmp_path / "elsewhere" / "seqmem"
+    shutil.copytree(Path(kernels.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import numpy as np, seqmem.kernels as k\n"
+            "w = {'rnn.weight_ih_l0': np.ones((8, 1), np.float32), 'rnn.weight_hh_l0': np.eye(8, dtype=np.float32),"
+            " 'rnn.bias_ih_l0': np.zeros(8, np.float32), 'rnn.bias_hh_l0': np.zeros(8, np.float32),"
+            " 'head.0.weight': np.ones((1, 8), np.float32), 'head.0.bias': np.zeros(1, np.float32)}\n"
+            "k.Kernel('rnn', w, 8, 1, 2).decisions(np.zeros((2, 3, 1), np.int64), 0, 3)\n"
+            "print(k.__file__, k._run._cache._cache_path, sum(k._run.stats.cache_misses.values()))")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=where, capture_output=True, text=True, check=True,
+                           env=ENV).stdout.split() for where in (ROOT, copy.parent, copy.parent)]
+    assert runs[1][0] == str(copy / "kernels.py")  # the copy's own file, not this repo's
+    assert runs[0][1] == runs[1][1] == runs[2][1]  # one cache folder for both
+    assert runs[2][2] == "0"  # and the copy compiled nothing the second time at the latest
