@@ -1,8 +1,8 @@
 """The inference kernel: a trained model's P(a -1 was seen) at every step, compiled by numba.
 
 Why not torch's own RNN kernels: under the pin (seqmem.core.numerics) they spend 0.4-0.6 us a
-sequence-step, much of it in an elementwise tanh of 4.6 ns a float; this runs the same model
-several times faster (docs/timings.md). Why the bits are the same on every x86-64 CPU: every
+sequence-step, much of it in an elementwise tanh of 4.6 ns a float; this runs an RNN about twice
+as fast, an LSTM a little faster (docs/timings.md). Why the bits are the same on every x86-64 CPU: every
 operation is an IEEE multiply, add, divide, min or max in an order the source fixes (numba does
 not reassociate or fuse into FMA without fastmath), and tanh and exp are rational and polynomial
 functions of those, not libm calls, so AVX2 and AVX-512 code agree. The SIMD lanes are one
@@ -96,9 +96,9 @@ def _sigmoid(x):
 
 @nb.njit(inline="always")
 def _exp(x):
-    """e**x in float64 from IEEE operations and a table of powers of two, so that a loop of it vectorizes:
-    x = k ln2 + r, |r| <= ln2 / 2, then Taylor to r**13 (error ~1e-16)."""
-    x = min(max(x, -40.0), 746.0)  # below, 1 + e**x is 1.0 in float64 anyway; above, e**x is inf
+    """e**x for sigmoid, in float64, from IEEE operations and a table of powers of two, so that a loop
+    of it vectorizes: x = k ln2 + r, |r| <= ln2 / 2, then Taylor to r**13 (error ~1e-16)."""
+    x = min(max(x, -40.0), 746.0)  # below -40, 1 + e**x is 1.0 in float64 anyway; above 709, inf
     k = np.floor(x * 1.4426950408889634 + 0.5)
     r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10  # ln2 in two parts: r exact
     p = _INV_FACTORIAL[13]
