@@ -48,9 +48,11 @@ def _hash(*tensors) -> str:
 
 
 def _module(name: str):
-    """seqmem/<name>.py as a module of its own: importing the seqmem package would pin this process."""
-    spec = importlib.util.spec_from_file_location(f"seqmem_{name}", ROOT / "seqmem" / f"{name}.py")
+    """seqmem/<name>.py without the seqmem package, whose import would pin this process. It keeps its own
+    name, seqmem.<name>, so that numba's cached kernel (which names its module) loads here and elsewhere."""
+    spec = importlib.util.spec_from_file_location(f"seqmem.{name}", ROOT / "seqmem" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -150,7 +150,10 @@ def _head(w, b, h, n, top, acc):
     return b + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])))
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy")  # numpy: IEEE division, no zero check to block SIMD
+# numpy error model: IEEE division, no zero check to block SIMD. Cached only as seqmem.kernels: an entry names
+# its module, and one compiled under another name (a file loaded by path) is "<dynamic>" to numba, which no
+# later process can import, so loading it would crash every process after (it did: scripts/fingerprint.py)
+@nb.njit(nogil=True, cache=__name__ == "seqmem.kernels", error_model="numpy")
 def _run(kind, X, rows, t0, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pragma: no cover (compiled)
     """out[n] = P(a -1 was seen) at steps t0 .. t0 + T of X[n] (N, T_all, 1), for n in rows, from and into
     the state h, c (N, L, H). X is read in place, int64 or float32, so nothing is converted first.

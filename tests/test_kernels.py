@@ -109,3 +109,21 @@ def test_a_copy_of_the_repo_reuses_the_compiled_kernel(tmp_path):
     assert runs[1][0] == str(copy / "kernels.py")  # the copy's own file, not this repo's
     assert runs[0][1] == runs[1][1] == runs[2][1]  # one cache folder for both
     assert runs[2][2] == "0"  # and the copy compiled nothing the second time at the latest
+
+
+def test_a_kernel_loaded_by_path_leaves_the_shared_cache_alone(tmp_path):
+    # numba names a function loaded under another module name "<dynamic>"; an entry cached from it crashed
+    # every later process that met it (ModuleNotFoundError: No module named '<dynamic>')
+    code = ("import importlib.util, sys, numpy as np\n"
+            "spec = importlib.util.spec_from_file_location('by_path', sys.argv[1])\n"
+            "k = importlib.util.module_from_spec(spec); spec.loader.exec_module(k)\n"
+            "w = {'rnn.weight_ih_l0': np.ones((8, 1), np.float32), 'rnn.weight_hh_l0': np.eye(8, dtype=np.float32),"
+            " 'rnn.bias_ih_l0': np.zeros(8, np.float32), 'rnn.bias_hh_l0': np.zeros(8, np.float32),"
+            " 'head.0.weight': np.ones((1, 8), np.float32), 'head.0.bias': np.zeros(1, np.float32)}\n"
+            "print(k.Kernel('rnn', w, 8, 1, 2).decisions(np.zeros((2, 3, 1), np.int64), 0, 3).sum())")
+    env = ENV | {"XDG_CACHE_HOME": str(tmp_path)}
+    for _ in range(2):  # the second run would load what the first cached
+        run = subprocess.run([sys.executable, "-c", code, kernels.__file__], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+        assert float(run.stdout) == 3.0  # six steps of P = 0.5
+    assert not list(tmp_path.rglob("*.nbi"))
