@@ -26,13 +26,14 @@ def command(doc: str, main: Callable[[argparse.Namespace], None],
             args: dict[str, str | dict]) -> Callable[[list[str] | None], None]:
     """A stage's command line: --params, --debug and `args` (flag: help, or add_argument's keywords), all required.
 
-    It runs `main` under the one-line error handler, so a refusal is one line and an exit code.
+    It runs `main` under the one-line error handler, so a refusal is one line and an exit code. From
+    the command line (argv None) the process then ends without the interpreter's teardown (run()).
     """
     def cli(argv: list[str] | None = None) -> None:
         p = parser(doc)
         for flag, spec in args.items():
             p.add_argument(flag, required=True, **({"help": spec} if isinstance(spec, str) else spec))
-        run(main, p.parse_args(argv))
+        run(main, p.parse_args(argv), fast_exit=argv is None)
 
     return cli
 
