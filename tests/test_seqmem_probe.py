@@ -3,6 +3,7 @@
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +35,20 @@ def test_prints_a_row_per_step_and_marks_the_minus_one(model_file, tmp_path, cap
     assert "the -1 arrives at step 3" in out
     assert out.startswith("lstm from")
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_from_the_command_line_it_prints_all_and_writes_all_before_it_ends(model_file, tmp_path, capsys):
+    # the command line ends the process without Python's teardown (os._exit): nothing may be lost to it
+    def args(png: str) -> list[str]:
+        return ["--model", str(model_file), "--table", "--png", str(tmp_path / png), *["3"] * 300, "-1", "4"]
+
+    cli(args("in_python.png"))
+    probe = str(Path(sys.executable).parent / "seqmem-probe")
+    buffered = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}  # as in most shells: stdout is buffered
+    res = subprocess.run([probe, *args("t.png")], capture_output=True, text=True, env=buffered)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == capsys.readouterr().out.replace("in_python.png", "t.png")  # a row for each of 302 steps
+    assert (tmp_path / "t.png").read_bytes() == (tmp_path / "in_python.png").read_bytes()
 
 
 def test_commas_files_and_long_sequences(model_file, tmp_path, capsys):
