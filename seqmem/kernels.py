@@ -199,15 +199,16 @@ def _head(w, b, h, n, top, acc):
 # its module, and one compiled under another name (a file loaded by path) is "<dynamic>" to numba, which no
 # later process can import, so loading it would crash every process after (it did: scripts/fingerprint.py)
 @nb.njit(nogil=True, cache=__name__ == "seqmem.kernels", error_model="numpy")
-def _run(kind, X, rows, t0, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pragma: no cover (compiled)
+def _run(kind, X, rows, t0, T, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pragma: no cover (compiled)
     """out[n] = P(a -1 was seen) at steps t0 .. t0 + T of X[n] (N, T_all, 1), for n in rows, from and into
-    the state h, c (N, L, H). X is read in place, int64 or float32, so nothing is converted first.
+    the state h, c (N, L, H); or, where out is (N, 1), at the last of them alone (no head at the others).
+    X is read in place, int64 or float32, so nothing is converted first.
 
     Sequences go four at a time (a GRU's, and the last few, one at a time); each sequence's operations
     are the same either way. H is the hidden size padded to a multiple of 8 with units whose weights
     are all zero: they stay at 0 (tanh(0), or an LSTM's 0.5 * 0 + 0.5 * 0) and add exact zeros to every sum.
     """
-    T = out.shape[1]
+    every = out.shape[1] == T  # else only the last step
     L = Wh.shape[0]
     a = np.empty((4, Wh.shape[2]), F32)  # the gates' pre-activations, one row per sequence of the group
     ah = np.empty((1, Wh.shape[2]), F32)  # a GRU's recurrent part, apart
@@ -230,10 +231,11 @@ def _run(kind, X, rows, t0, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pragm
                     _affine(ah, 0, Wh, bh, h, n, layer, layer)
                 for s in range(width):
                     _cell(kind, a, s, ah, h, c, n + s, layer)
-            for s in range(width):
-                out[n + s, t] = _head(w_head, b_head, h, n + s, L - 1, acc)  # the logit, for now
+            if every or t == T - 1:
+                for s in range(width):
+                    out[n + s, t if every else 0] = _head(w_head, b_head, h, n + s, L - 1, acc)  # the logit, for now
         for s in range(width):
-            for t in range(T):  # apart from the recurrence, so that the steps fill the SIMD lanes
+            for t in range(out.shape[1]):  # apart from the recurrence, so that the steps fill the SIMD lanes
                 out[n + s, t] = _decision(out[n + s, t])
         n += width
 
@@ -263,22 +265,23 @@ class Kernel:
         self.h = np.zeros((n, L, P), F32)
         self.c = np.zeros((n, L, P), F32)  # an LSTM's cell state; unused otherwise
 
-    def decisions(self, X: np.ndarray, t0: int, steps: int) -> np.ndarray:
+    def decisions(self, X: np.ndarray, t0: int, steps: int, last: bool = False) -> np.ndarray:
         """P(a -1 was seen) (N, steps) float64 at steps t0 .. t0 + steps of X (N, T, 1), C-contiguous
-        int64 or float32, carrying on from the state the previous call left.
+        int64 or float32, carrying on from the state the previous call left; (N, 1) at the last step if `last`.
 
         The rows go in one contiguous block per core, each on a thread of its own (the kernel
         releases the GIL); a sequence's bits do not depend on its block.
         """
         N = X.shape[0]
-        out = np.empty((N, steps))
+        out = np.empty((N, 1 if last else steps))
         weights = (self.Wi, self.Wh, self.bi, self.bh, self.w_head, self.b_head, self.h, self.c)
-        cuts = np.linspace(0, N, min(N, WORKERS) + 1).astype(np.int64)
-        blocks = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        groups = -(-N // 4)  # the blocks cut between groups of four, so that only the last has a remainder
+        cuts = np.minimum(np.round(np.linspace(0, groups, min(groups, WORKERS) + 1)).astype(np.int64) * 4, N)
+        blocks = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
         if len(blocks) <= 1:
-            _run(self.kind, X, (0, N), t0, out, *weights)
+            _run(self.kind, X, (0, N), t0, steps, out, *weights)
         else:
             with ThreadPoolExecutor(len(blocks)) as pool:
-                for f in [pool.submit(_run, self.kind, X, b, t0, out, *weights) for b in blocks]:
+                for f in [pool.submit(_run, self.kind, X, b, t0, steps, out, *weights) for b in blocks]:
                     f.result()
         return out

@@ -119,8 +119,9 @@ def one_thread() -> Iterator[int]:
         torch.set_num_threads(threads)
 
 
-def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory.
+def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None,
+              last: bool = False) -> np.ndarray:
+    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory; at the last step alone, (N,), if `last`.
 
     seqmem.kernels computes them (compiled, on every core, the same bits on every CPU) in time
     chunks that carry the recurrent state. They agree with forward() to float32 rounding (~1e-7).
@@ -131,20 +132,25 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
     X = np.asarray(X)  # (N, T, 1); the kernel reads int64 (make_data's) or float32 in place
     X = np.ascontiguousarray(X if X.dtype in (np.int64, np.float32) else X.astype(np.float32))
     N, T = X.shape[:2]
+    if last and T == 0:
+        raise ValueError("sequences of no steps have no last decision")
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     kernel = Kernel(model.flavor, weights, model.hidden_size, model.num_layers, N)
     span = max(1, CHUNK_FLOATS // max(N, 1))  # time steps per chunk
     if span >= T:  # one chunk: no copy
-        out = kernel.decisions(X, 0, T)
+        out = kernel.decisions(X, 0, T, last)
         if progress:
             progress(T)
-        return out
-    out = np.empty((N, T))
+        return out[:, 0] if last else out
+    out = np.empty((N, 1 if last else T))
     for t in range(0, T, span):
-        out[:, t : t + span] = kernel.decisions(X, t, min(span, T - t))
+        if last:  # only the last chunk's last step counts; the others carry the state
+            out[:] = kernel.decisions(X, t, min(span, T - t), last=True)
+        else:
+            out[:, t : t + span] = kernel.decisions(X, t, min(span, T - t))
         if progress:
             progress(min(t + span, T))
-    return out
+    return out[:, 0] if last else out
 
 
 def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:

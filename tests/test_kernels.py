@@ -44,6 +44,8 @@ def test_a_sequences_bits_depend_on_nothing_but_the_sequence(flavor, monkeypatch
     whole = sm.decisions(model, X)
     rows = [3, 17, 39]
     assert np.array_equal(sm.decisions(model, X[rows]), whole[rows])  # other batch-mates
+    assert np.array_equal(sm.decisions(model, X[:38]), whole[:38])  # the last two alone, not in a group of four
+    assert np.array_equal(sm.decisions(model, X, last=True), whole[:, -1])  # the last step alone
     assert np.array_equal(sm.decisions(model, X[::-1])[::-1], whole)  # another order
     for workers in (1, 3):  # the core count
         monkeypatch.setattr(kernels, "WORKERS", workers)
@@ -53,12 +55,16 @@ def test_a_sequences_bits_depend_on_nothing_but_the_sequence(flavor, monkeypatch
     seen = []
     assert np.array_equal(sm.decisions(model, X, progress=seen.append), whole)
     assert seen[0] == 7 and seen[-1] == 300 and len(seen) == 43
+    assert np.array_equal(sm.decisions(model, X, last=True), whole[:, -1])
 
 
 def test_decisions_of_no_sequences_and_of_no_steps():
     model = _model("lstm", 1)
     assert sm.decisions(model, np.zeros((0, 5, 1), np.int64)).shape == (0, 5)
     assert sm.decisions(model, np.zeros((3, 0, 1), np.int64)).shape == (3, 0)
+    assert sm.decisions(model, np.zeros((0, 5, 1), np.int64), last=True).shape == (0,)
+    with pytest.raises(ValueError, match="no last decision"):
+        sm.decisions(model, np.zeros((3, 0, 1), np.int64), last=True)
 
 
 def test_kernel_tanh_is_within_a_few_float32_ulps_odd_and_bounded():
