@@ -48,21 +48,28 @@ def make_data(
 
 
 def _digits(N: int, rng: np.random.Generator, spec: Sequences) -> tuple[np.ndarray, np.ndarray, int]:
-    """A batch's digits X (N, T, 1), its uniforms u (N, T + 2), and its length T.
+    """A batch's digits X (N, T, 1), the two uniforms after each row's digits (N, 2), and its length T.
 
-    One draw for everything: T digits, then "holds a -1", then where (u[:, T] and u[:, T + 1]).
-    floor(10 u) is uniform over 0..9, and twice as fast as rng.integers for batches this small.
+    One draw for everything: each row's T digits, then "holds a -1", then where. floor(10 u) is
+    uniform over 0..9, and twice as fast as rng.integers for batches this small. The uniforms come
+    in blocks of rows (the same stream as one draw of (N, T + 2)) and go straight into X, so a long
+    set makes no temporaries the size of X: fresh memory costs a page fault per 4 KB on these VMs.
     """
     T = int(rng.integers(spec.min_len, spec.max_len + 1))
-    u = rng.random((N, T + 2))
-    return (u[:, :T, None] * 10).astype(np.int64), u, T
+    X, tail = np.empty((N, T, 1), np.int64), np.empty((N, 2))
+    rows = max(1, (1 << 17) // (T + 2))  # ~1 MB of uniforms at a time
+    for r in range(0, N, rows):
+        u = rng.random((min(rows, N - r), T + 2))  # (rows, T + 2)
+        np.multiply(u[:, :T, None], 10, out=X[r : r + len(u)], casting="unsafe")  # float64 product, truncated
+        tail[r : r + len(u)] = u[:, T:]
+    return X, tail, T
 
 
 def draw(N: int, rng: np.random.Generator, spec: Sequences) -> tuple[np.ndarray, np.ndarray]:
     """make_data for a spec that is already checked (any config is): no checks in the training loop."""
-    X, u, T = _digits(N, rng, spec)  # (N, T, 1)
-    has = u[:, T] < spec.p_minus_one  # (N,)
-    X[has, (u[has, T + 1] * T).astype(np.int64), 0] = -1
+    X, u, T = _digits(N, rng, spec)  # (N, T, 1), (N, 2)
+    has = u[:, 0] < spec.p_minus_one  # (N,)
+    X[has, (u[has, 1] * T).astype(np.int64), 0] = -1
     return X, has[:, None].astype(np.int64)
 
 
@@ -83,18 +90,18 @@ class Streams:
     def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """X (N, T, 1) int64, target 'a -1 seen so far' (N, T, 1) float32, fresh (N,) bool."""
         rng, spec, N = self.rng, self.spec, self.N
-        X, u, T = _digits(N, rng, spec)  # draw()'s batch: (N, T, 1)
+        X, u, T = _digits(N, rng, spec)  # draw()'s batch: (N, T, 1), (N, 2)
         fresh = self.left == 0
         if self.carry > 1:  # floor(e^(u ln(c+1))) is log-uniform over 1..c
             self.left[fresh] = np.exp(rng.random(fresh.sum()) * math.log(self.carry + 1)).astype(np.int64)
         else:
             self.left[fresh] = 1
-        self.pending[fresh] = u[fresh, T] < spec.p_minus_one
+        self.pending[fresh] = u[fresh, 0] < spec.p_minus_one
         self.seen[fresh] = False
         now = self.pending.copy()
         if self.carry > 1:  # chance 1/left in each batch: uniform over the row's batches
             now &= rng.random(N) * self.left < 1
-        X[now, (u[now, T + 1] * T).astype(np.int64), 0] = -1
+        X[now, (u[now, 1] * T).astype(np.int64), 0] = -1
         self.pending &= ~now
         target = seen_so_far(X) | self.seen[:, None, None]  # (N, T, 1)
         self.seen = target[:, -1, 0].copy()

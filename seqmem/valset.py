@@ -43,6 +43,9 @@ def make_valset(
     check_count("N", N)
     spec = Sequences(min_len=min_len, max_len=max_len, p_minus_one=p_minus_one)
     lengths = rng.integers(min_len, max_len + 1, size=N)
+    if min_len == max_len:  # one length, no padding: draw()'s arrays as they are, not copied into place
+        X, Y = draw(N, rng, spec)
+        return ValSet(X, lengths.astype(np.int64), Y)
     X = np.zeros((N, max_len, 1), dtype=np.int64)
     Y = np.zeros((N, 1), dtype=np.int64)
     for T in np.unique(lengths):
