@@ -72,17 +72,25 @@ def analysis(tree: Path, flavor: str) -> dict:
     return json.loads(res.stdout)
 
 
-def fastest(tree: Path, flavor: str, repeat: int) -> dict:
-    """analysis() `repeat` times: each pass's fastest time (the machine's drift only ever adds time)."""
-    runs = [analysis(tree, flavor) for _ in range(repeat)]
-    return runs[0] | {part: min(r[part] for r in runs) for part in ("evaluate", "retention")}
+def fastest(trees: dict[str, Path], repeat: int) -> dict[tuple[str, str], dict]:
+    """{(label, flavor): analysis} with each pass's fastest of `repeat` runs, the trees' runs interleaved,
+    so that the machine's drift (which only ever adds time) falls on every tree alike."""
+    best: dict[tuple[str, str], dict] = {}
+    for _ in range(repeat):
+        for flavor in ("rnn", "lstm"):
+            for label, tree in trees.items():
+                a = analysis(tree, flavor)
+                old = best.setdefault((label, flavor), a)
+                for part in ("evaluate", "retention"):
+                    old[part] = min(old[part], a[part])
+    return best
 
 
-def report_analysis(label: str, tree: Path, torch_s: float, repeat: int = 1) -> dict[str, float]:
+def report_analysis(label: str, runs: dict[tuple[str, str], dict], torch_s: float) -> dict[str, float]:
     """Print each flavor's two passes: seconds, sequence-steps/s, multiply-adds/s; return GMAC/s per flavor."""
     rates = {}
     for flavor in ("rnn", "lstm"):
-        a = fastest(tree, flavor, repeat)
+        a = runs[label, flavor]
         for part in ("evaluate", "retention"):
             s, n = a[part], a[f"{part}_steps"]
             print(f"{label:<10} {flavor:>4} {part:<9} {s:6.2f} s ({s / torch_s:4.1f}x)  "
@@ -130,17 +138,23 @@ if __name__ == "__main__":
     args = p.parse_args()
     torch_s = import_torch()
     print(f"import torch: {torch_s:.2f} s (median of 5); {os.cpu_count()} cores")
-    now = report_analysis("this tree", ROOT, torch_s, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"this tree": ROOT}
+        if args.against:
+            trees[args.against[:10]] = Path(tmp) / "old"
+            subprocess.run(["git", "worktree", "add", "-q", "--detach", str(trees[args.against[:10]]), args.against],
+                           cwd=ROOT, check=True)
+        try:
+            runs = fastest(trees, args.repeat)
+        finally:
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(trees[args.against[:10]])], cwd=ROOT,
+                               check=True)
+    rates = {label: report_analysis(label, runs, torch_s) for label in trees}
     if args.against:
-        with tempfile.TemporaryDirectory() as tmp:
-            old = Path(tmp) / "old"
-            subprocess.run(["git", "worktree", "add", "-q", "--detach", str(old), args.against], cwd=ROOT, check=True)
-            try:
-                before = report_analysis(args.against[:10], old, torch_s, args.repeat)
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=ROOT, check=True)
-        for flavor in now:
-            print(f"{flavor:>4}: {now[flavor] / before[flavor]:.2f}x the multiply-adds/s of {args.against[:10]}")
+        for flavor in ("rnn", "lstm"):
+            ratio = rates["this tree"][flavor] / rates[args.against[:10]][flavor]
+            print(f"{flavor:>4}: {ratio:.2f}x the multiply-adds/s of {args.against[:10]}")
     if not args.analysis_only:
         pipeline(torch_s)
     print(f"import torch, again at the end: {import_torch():.2f} s")

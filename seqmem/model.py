@@ -119,13 +119,14 @@ def one_thread() -> Iterator[int]:
         torch.set_num_threads(threads)
 
 
-def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None,
-              last: bool = False) -> np.ndarray:
-    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory; at the last step alone, (N,), if `last`.
+def decision_chunks(model: SequenceClassifier, X: np.ndarray, floats: int | None = None,
+                    last: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    """(t, P(a -1 was seen) at steps t .. t + span, (N, span) float64) for consecutive time chunks of
+    about `floats` outputs each (CHUNK_FLOATS); with `last`, one chunk (T - 1, (N, 1)): the last step alone.
 
-    seqmem.kernels computes them (compiled, on every core, the same bits on every CPU) in time
-    chunks that carry the recurrent state. They agree with forward() to float32 rounding (~1e-7).
-    `progress(steps)` is called after each chunk.
+    seqmem.kernels computes them (compiled, on every core, the same bits on every CPU, whatever the
+    chunking); the recurrent state is carried from chunk to chunk, so memory stays bounded. They
+    agree with forward() to float32 rounding (~1e-7).
     """
     from seqmem.kernels import Kernel  # numba loads only where decisions are computed
 
@@ -136,21 +137,35 @@ def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int]
         raise ValueError("sequences of no steps have no last decision")
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     kernel = Kernel(model.flavor, weights, model.hidden_size, model.num_layers, N)
-    span = max(1, CHUNK_FLOATS // max(N, 1))  # time steps per chunk
-    if span >= T:  # one chunk: no copy
-        out = kernel.decisions(X, 0, T, last)
-        if progress:
-            progress(T)
-        return out[:, 0] if last else out
-    out = np.empty((N, 1 if last else T))
+    span = max(1, (floats or CHUNK_FLOATS) // max(N, 1))  # time steps per chunk
     for t in range(0, T, span):
-        if last:  # only the last chunk's last step counts; the others carry the state
-            out[:] = kernel.decisions(X, t, min(span, T - t), last=True)
+        steps = min(span, T - t)
+        out = kernel.decisions(X, t, steps, last=last)  # with last, only the final chunk's counts
+        if not last or t + steps == T:
+            yield (T - 1 if last else t), out
+
+
+def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None,
+              last: bool = False) -> np.ndarray:
+    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory; at the last step alone, (N,), if `last`.
+
+    decision_chunks' chunks put together. `progress(steps)` is called after each chunk.
+    """
+    X = np.asarray(X)
+    N, T = X.shape[:2]
+    out = None
+    for t, chunk in decision_chunks(model, X, last=last):
+        if last:
+            out = chunk[:, 0]
+        elif chunk.shape[1] == T:  # one chunk: no copy
+            out = chunk
         else:
-            out[:, t : t + span] = kernel.decisions(X, t, min(span, T - t))
+            if out is None:
+                out = np.empty((N, T))
+            out[:, t : t + chunk.shape[1]] = chunk
         if progress:
-            progress(min(t + span, T))
-    return out[:, 0] if last else out
+            progress(T if last else t + chunk.shape[1])
+    return np.empty((N, T)) if out is None else out  # None: no steps
 
 
 def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
