@@ -6,8 +6,9 @@ as fast, an LSTM a little faster (docs/timings.md). Why the bits are the same on
 operation is an IEEE multiply, add, divide, min or max in an order the source fixes (numba does
 not reassociate or fuse into FMA without fastmath), and tanh and exp are rational and polynomial
 functions of those, not libm calls, so AVX2 and AVX-512 code agree. The SIMD lanes are one
-sequence's gate rows; sequences are independent, so a sequence's bits do not depend on which
-others share its batch, on the time chunking, or on the thread count.
+sequence's gate rows (four sequences at a time share each weight load); sequences are independent,
+so a sequence's bits do not depend on which others share its batch or its group of four, on the
+time chunking, or on the thread count.
 """
 
 from __future__ import annotations
