@@ -7,6 +7,8 @@ import numpy as np
 from seqmem.core.config import RetentionConfig
 from seqmem.model import SequenceClassifier, decision_chunks
 
+CHUNK_FLOATS = 1 << 20  # decisions per chunk (8 MB): small enough to stay in memory that is already mapped
+
 
 def distances(max_distance: int, per_decade: int = 8) -> np.ndarray:
     """Log-spaced distances 1..max_distance, integers, each once."""
@@ -32,7 +34,7 @@ def retention(model: SequenceClassifier, cfg: RetentionConfig) -> tuple[dict, li
     d = distances(cfg.max_distance)
     p_at, latched, alarmed = np.empty((N, len(d))), np.empty((N, len(d)), bool), np.empty((N, len(d)), bool)
     held, alarm = np.ones(N, bool), np.zeros(N, bool)  # above 0.5 all the way so far; above anywhere so far
-    for t, chunk in decision_chunks(model, X, floats=1 << 20):  # (2N, span): one pass, the cost is per step
+    for t, chunk in decision_chunks(model, X, floats=CHUNK_FLOATS):  # (2N, span): one pass, the cost is per step
         pos, neg = chunk[:N], chunk[N:]
         run_held = np.minimum.accumulate(pos > 0.5, axis=1) & held[:, None]  # (N, span)
         run_alarm = np.maximum.accumulate(neg > 0.5, axis=1) | alarm[:, None]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import seqmem.retention
 from seqmem.core.config import ConfigError, RetentionConfig
 from seqmem.model import SequenceClassifier
 from seqmem.retention import distances, retention
@@ -42,6 +43,24 @@ def test_a_latch_never_forgets_and_a_unit_that_never_flips_has_a_half_life_of_on
     assert metrics == {"half_life": None, "latched_at_max": 1.0, "false_alarm_at_max": 0.0}
     metrics, _ = retention(one_unit(0.0, 0.0, -5.0), cfg)  # deaf: never says a -1 was seen
     assert metrics == {"half_life": 1, "latched_at_max": 0.0, "false_alarm_at_max": 0.0}
+
+
+def test_the_running_flags_carry_across_chunks(monkeypatch):
+    # the committed run folds 13 time chunks; here 7 steps a chunk, so both flags cross hundreds of edges
+    torch.manual_seed(3)
+    alarming = SequenceClassifier(torch.nn.RNN, hidden_size=8)  # random, large: its false alarms come late
+    with torch.no_grad():
+        for p in alarming.parameters():
+            p.mul_(2.5)
+    fading = one_unit(-1.0, 0.0, 4.5)  # no memory: above 0.5 at a -1 and at digits 0..3, so latched(d) = 0.4 ** d
+    cfg = RetentionConfig(num_sequences=16, max_distance=3000)
+    whole = {"alarming": retention(alarming, cfg), "fading": retention(fading, cfg)}
+    alarms = {r["distance"]: r["false_alarm"] for r in whole["alarming"][1]}
+    held = {r["distance"]: r["latched"] for r in whole["fading"][1]}
+    # each flag changes mid-run, and the decision comes back above 0.5 after a fall: both must carry
+    assert 0 < alarms[76] < 1 and 0 < held[1] < 1 and held[20] == 0
+    monkeypatch.setattr(seqmem.retention, "CHUNK_FLOATS", 32 * 7)  # 2 x 16 sequences, 7 steps
+    assert {"alarming": retention(alarming, cfg), "fading": retention(fading, cfg)} == whole
 
 
 def test_forget_bias_adds_to_the_lstm_forget_gate_only():
