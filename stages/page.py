@@ -10,7 +10,7 @@ import os
 import resource
 from pathlib import Path
 
-from seqmem.core.artifacts import write_text
+from seqmem.core.artifacts import atomic_path, write_text
 from stages.common import command
 
 # V8, inside vl-convert, reserves a heap cage of tens of GB of address space (not memory) at start
@@ -53,26 +53,37 @@ PAGE = """<!DOCTYPE html>
 """
 
 
+def _inlinable(bundle: str) -> bool:
+    """A bundle that can go inside the page's <script> and through str.format as it is."""
+    return bool(bundle) and "</script" not in bundle and "{plot_divs}" not in bundle and "{scripts}" not in bundle
+
+
 def _bundle(version: str) -> str:
     """vl-convert's bundle of Vega, Vega-Lite and Vega-Embed, kept per version in the user's cache.
 
     Bundling starts V8 and takes ~1.8 s, the same bytes each time for one vl-convert version; read
     from the cache it takes milliseconds, so `dvc repro -f` and each queued experiment's checkout
-    do not pay it again. An unwritable cache folder only costs the time.
+    do not pay it again. A cached file that is unreadable or could not be inlined is made anew; an
+    unwritable cache folder only costs the time.
     """
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     cached = home / "seqmem" / "vl-convert" / f"{version}.js"
     try:
-        return cached.read_text(encoding="utf-8")
+        bundle = cached.read_bytes().decode("utf-8")
+        if _inlinable(bundle):
+            return bundle
     except (OSError, UnicodeDecodeError):
         pass
     _address_space()
     import vl_convert  # only now: V8 must not start under an address-space limit it can't live with
 
     bundle = vl_convert.javascript_bundle()
+    if not _inlinable(bundle):  # would break the page
+        raise RuntimeError("vl-convert's bundle can't be inlined as is")
     try:
-        write_text(bundle, cached)  # atomically: a concurrent stage reads the whole bundle or none
-    except (OSError, UnicodeError):
+        with atomic_path(cached) as tmp:  # a concurrent stage reads the whole bundle or none
+            tmp.write_bytes(bundle.encode("utf-8"))
+    except OSError:
         pass
     return bundle
 
@@ -81,10 +92,7 @@ def main(args) -> None:
     from importlib.metadata import version
 
     vl = version("vl-convert-python")
-    bundle = _bundle(vl)
-    if not bundle or "</script" in bundle or "{plot_divs}" in bundle or "{scripts}" in bundle:  # would break the page
-        raise RuntimeError("vl-convert's bundle can't be inlined as is")
-    write_text(PAGE.format(version=vl, bundle=bundle), args.out)
+    write_text(PAGE.format(version=vl, bundle=_bundle(vl)), args.out)
 
 
 cli = command(__doc__, main, {

@@ -51,6 +51,20 @@ def test_the_page_stage_under_ulimit_v_says_why_in_one_line(repo, tmp_path):
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
 
 
+def test_a_broken_cached_bundle_is_made_anew(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    from stages import page
+
+    cached = tmp_path / "cache/seqmem/vl-convert" / f"{version('vl-convert-python')}.js"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("alert(1)</script>")  # tampered with, or cut short by a full disk
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    page.cli(["--out", str(tmp_path / "page.html")])
+    assert (tmp_path / "page.html").read_bytes() == (ROOT / "plots/page.html").read_bytes()
+    assert "</script" not in cached.read_text() and len(cached.read_text()) > 100_000  # repaired
+
+
 def test_the_figures_draw_each_model_in_its_colour_whatever_the_list_order(repo):
     before = {name: (repo / f"plots/{name}.png").read_bytes() for name in PNGS}
     params = tiny_params()
