@@ -128,12 +128,28 @@ def _affine(a, s, w, b, inp, n, layer, src):
 
 
 @nb.njit(inline="always")
-def _accumulate(a, w, b, h, n, layer):
-    """a[0] (G,) += b[layer] + w[layer]^T h[n, layer], four j at a time: the same sums in the same order as
-    one j at a time (left to right), with a quarter of the loop overhead and of a's loads and stores."""
+def _inputs(kind, a, s, w, bi, bh, inp, n, layer, src):
+    """a[s] (G,) = (b_ih + W_ih x) + b_hh, the recurrent part's bias added first; a GRU's b_hh stays with
+    its recurrent part. Layer 0's input is one number: one pass over a, not three (loads and stores
+    are what cost here), with the same sums in the same order."""
+    G = a.shape[1]
+    if kind == 2:
+        _affine(a, s, w, bi, inp, n, layer, src)
+    elif inp.shape[2] == 1:
+        v = F32(inp[n, src, 0])
+        for i in range(G):
+            a[s, i] = (bi[layer, i] + w[layer, 0, i] * v) + bh[layer, i]
+    else:
+        _affine(a, s, w, bi, inp, n, layer, src)
+        for i in range(G):
+            a[s, i] += bh[layer, i]
+
+
+@nb.njit(inline="always")
+def _accumulate(a, w, h, n, layer):
+    """a[0] (G,) += w[layer]^T h[n, layer], four j at a time: the same sums in the same order as one j
+    at a time (left to right), with a quarter of the loop overhead and of a's loads and stores."""
     G, J = a.shape[1], h.shape[2]  # J a multiple of 8
-    for i in range(G):
-        a[0, i] += b[layer, i]
     for j in range(0, J, 4):
         v0, v1, v2, v3 = h[n, layer, j], h[n, layer, j + 1], h[n, layer, j + 2], h[n, layer, j + 3]
         for i in range(G):
@@ -142,14 +158,11 @@ def _accumulate(a, w, b, h, n, layer):
 
 
 @nb.njit(inline="always")
-def _accumulate4(a, w, b, h, n, layer):
+def _accumulate4(a, w, h, n, layer):
     """_accumulate for the four sequences n .. n + 3 into a[0 .. 3], each the same sums in the same order:
     every weight is loaded once for four products, and four independent chains hide each add's latency.
-    The products alone run 1.4-1.7x as fast as one sequence at a time; a whole LSTM step ~1.2x (docs/timings.md)."""
+    The products alone run 1.4-1.7x as fast as one sequence at a time (docs/timings.md)."""
     G, J = a.shape[1], h.shape[2]
-    for s in range(4):
-        for i in range(G):
-            a[s, i] += b[layer, i]
     for j in range(0, J, 4):
         p0, p1, p2, p3 = h[n, layer, j], h[n, layer, j + 1], h[n, layer, j + 2], h[n, layer, j + 3]
         q0, q1, q2, q3 = h[n + 1, layer, j], h[n + 1, layer, j + 1], h[n + 1, layer, j + 2], h[n + 1, layer, j + 3]
@@ -219,15 +232,15 @@ def _run(kind, X, rows, t0, T, out, Wi, Wh, bi, bh, w_head, b_head, h, c):  # pr
         width = 4 if kind != 2 and n + 4 <= rows[1] else 1
         for t in range(T):
             for layer in range(L):
-                for s in range(width):
-                    if layer == 0:  # input_size 1: row 0 of Wi[0]
-                        _affine(a, s, Wi, bi, X, n + s, 0, t0 + t)
+                for s in range(width):  # layer 0 reads X (its input_size is 1), the others the layer below
+                    if layer == 0:
+                        _inputs(kind, a, s, Wi, bi, bh, X, n + s, 0, t0 + t)
                     else:
-                        _affine(a, s, Wi, bi, h, n + s, layer, layer - 1)
-                if width == 4:  # the recurrent part straight into a: W_ih x + b_ih + b_hh + W_hh h
-                    _accumulate4(a, Wh, bh, h, n, layer)
+                        _inputs(kind, a, s, Wi, bi, bh, h, n + s, layer, layer - 1)
+                if width == 4:  # the recurrent part straight into a: (W_ih x + b_ih) + b_hh + W_hh h
+                    _accumulate4(a, Wh, h, n, layer)
                 elif kind != 2:
-                    _accumulate(a, Wh, bh, h, n, layer)
+                    _accumulate(a, Wh, h, n, layer)
                 else:  # a GRU's reset gate scales the recurrent part of its new state alone
                     _affine(ah, 0, Wh, bh, h, n, layer, layer)
                 for s in range(width):
