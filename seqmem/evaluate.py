@@ -17,16 +17,14 @@ def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def final_decisions(model: SequenceClassifier, vs: ValSet) -> np.ndarray:
     """The decision at each sequence's own last step, (N,)."""
+    if (vs.lengths == vs.X.shape[1]).all():  # one length, no padding: the kernel keeps the last step alone
+        return decisions(model, vs.X, last=True)
     return at_last_step(decisions(model, vs.X), vs.lengths)
 
 
 def accuracy(model: SequenceClassifier, vs: ValSet) -> float:
     """Share of sequences whose final decision (> 0.5) matches the label."""
-    if (vs.lengths == vs.X.shape[1]).all():  # one length, no padding: the kernel keeps the last step alone
-        final = decisions(model, vs.X, last=True)
-    else:
-        final = final_decisions(model, vs)
-    return float(((final > 0.5) == vs.Y[:, 0].astype(bool)).mean())
+    return float(((final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)).mean())
 
 
 def bce(p: np.ndarray, y: np.ndarray) -> float:
