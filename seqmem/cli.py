@@ -16,8 +16,9 @@ from typing import TextIO
 
 import numpy as np
 
+from seqmem.checkpoint import read_checkpoint
 from seqmem.core.errors import run
-from seqmem.model import decisions, load_checkpoint
+from seqmem.inference import decisions
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -158,7 +159,7 @@ def _check_png(args: argparse.Namespace) -> None:
 
 
 def _probe(args: argparse.Namespace, seq: np.ndarray) -> None:
-    model = load_checkpoint(args.model)
+    model = read_checkpoint(args.model)
     if len(seq) > 1_000_000:  # minutes of work: say how far it got
         def progress(done: int) -> None:
             print(f"  {done:,}/{len(seq):,} steps", file=sys.stderr, flush=True)
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         _probe(args, seq)
 
     # Ctrl-C while reading stdin, and anything unexpected, are one line too; from the command line
-    # (argv None) the process ends without the interpreter's teardown (0.5 s with torch loaded)
+    # (argv None) the process ends without the interpreter's teardown (0.2-0.3 s with numba loaded)
     run(probe, args, fast_exit=argv is None)
 
 

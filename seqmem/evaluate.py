@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from decimal import Context, Decimal
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from seqmem.checkpoint import Checkpoint
 from seqmem.core.config import EvalConfig
-from seqmem.model import SequenceClassifier, decisions
+from seqmem.inference import decisions
 from seqmem.valset import ValSet, make_valset
+
+if TYPE_CHECKING:  # a model in memory is welcome; importing its module would import torch
+    from seqmem.model import SequenceClassifier
 
 
 def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -15,32 +21,38 @@ def at_last_step(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return d[np.arange(len(d)), lengths - 1]
 
 
-def final_decisions(model: SequenceClassifier, vs: ValSet) -> np.ndarray:
+def final_decisions(model: Checkpoint | SequenceClassifier, vs: ValSet) -> np.ndarray:
     """The decision at each sequence's own last step, (N,)."""
     if (vs.lengths == vs.X.shape[1]).all():  # one length, no padding: the kernel keeps the last step alone
         return decisions(model, vs.X, last=True)
     return at_last_step(decisions(model, vs.X), vs.lengths)
 
 
-def accuracy(model: SequenceClassifier, vs: ValSet) -> float:
+def accuracy(model: Checkpoint | SequenceClassifier, vs: ValSet) -> float:
     """Share of sequences whose final decision (> 0.5) matches the label."""
     return float(((final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)).mean())
 
 
 def bce(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean binary cross-entropy of probabilities p (N,) against labels y (N,).
+    """Mean binary cross-entropy of probabilities p (N,) against labels y (N,), each log clamped at -100 as torch's.
 
-    In torch, not numpy: numpy picks its log kernel by CPU (AVX-512 has its own), torch's is pinned
-    (seqmem.core.numerics).
+    In decimal arithmetic, exact to 40 digits and then rounded once: numpy picks its log kernel by CPU
+    (AVX-512 has its own) and libm by ISA, while Decimal.ln is correctly rounded in software, so the
+    loss has the same bits on every machine, and no torch is needed. 2,000 values take ~20 ms.
     """
-    return float(torch.nn.functional.binary_cross_entropy(torch.from_numpy(p), torch.from_numpy(y).double()))
+    ctx, floor = Context(prec=40), Decimal(-100)
+    total = Decimal(0)
+    for pi, yi in zip(p.tolist(), np.asarray(y, bool).tolist(), strict=True):
+        x = Decimal(pi) if yi else 1 - Decimal(pi)  # exact: a float64 is a finite decimal
+        total = ctx.add(total, max(ctx.ln(x), floor) if x > 0 else floor)
+    return float(ctx.divide(-total, len(p))) if len(p) else float("nan")
 
 
 def _share(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None  # None: no sequence fell in this group
 
 
-def evaluate(model: SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> dict:
+def evaluate(model: Checkpoint | SequenceClassifier, vs: ValSet, ignore_first: int = 1) -> dict:
     """Accuracy, BCE loss, accuracy on negatives, recall by where the -1 sits, and flip timing."""
     return scores(decisions(model, vs.X), vs, ignore_first)
 
@@ -105,7 +117,7 @@ def position_recall(pred: np.ndarray, lengths: np.ndarray, minus_one_at: np.ndar
     return [_share(pred[positive & (which == b)]) for b in range(bins)]
 
 
-def record(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict, list[dict]]:
+def record(model: Checkpoint | SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict, list[dict]]:
     """Stage evaluate's record of one model: its metrics, and accuracy-by-length rows {length, accuracy}.
 
     The length curve takes the validation set's own lengths, then fresh sets of each of cfg.lengths.
@@ -119,7 +131,7 @@ def record(model: SequenceClassifier, vs: ValSet, cfg: EvalConfig) -> tuple[dict
     return metrics, curve + [{"length": L, "accuracy": a} for L, a in long.items()]
 
 
-def length_accuracy(model: SequenceClassifier, lengths: list[int], size: int, seed: int,
+def length_accuracy(model: Checkpoint | SequenceClassifier, lengths: list[int], size: int, seed: int,
                     p_minus_one: float = 0.5) -> dict[int, float]:
     """Accuracy on fresh sets of one fixed length each; seeded per length, so adding one changes no other."""
     out = {}

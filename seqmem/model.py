@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.core.artifacts import ArtifactError, atomic_path, reason
-from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, ConfigError, FlavorConfig, ModelConfig, weight_shapes
+from seqmem.checkpoint import Checkpoint, read_checkpoint
+from seqmem.core.artifacts import atomic_path
+from seqmem.core.config import FLAVOR_NAMES, FlavorConfig, ModelConfig
 
 # recurrent state: (layers, N, H), or an LSTM's (h, c) pair of them
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
-
-MAX_CHECKPOINT_BYTES = 4 * MAX_WEIGHTS + (1 << 20)  # the largest model's float32 weights, the pickle and the zip
-MAX_PICKLE_BYTES = 1 << 20  # the pickle holds only keys and the config: a few KB
 
 FLAVORS: dict[str, type[nn.RNNBase]] = {name: getattr(nn, name.upper()) for name in FLAVOR_NAMES}
 
@@ -103,9 +99,10 @@ class SequenceClassifier(nn.Module):
         """What it takes to rebuild this model: stored beside the weights."""
         return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
 
-
-# output floats per kernel call: long sequences go in time chunks, so memory stays bounded
-CHUNK_FLOATS = 1 << 24
+    def checkpoint(self) -> Checkpoint:
+        """This model's config and weights as numpy, as read_checkpoint gives a saved one: what inference runs on."""
+        state = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
+        return Checkpoint(ModelConfig.from_dict(self.config(), "config"), state)
 
 
 @contextlib.contextmanager
@@ -119,55 +116,6 @@ def one_thread() -> Iterator[int]:
         torch.set_num_threads(threads)
 
 
-def decision_chunks(model: SequenceClassifier, X: np.ndarray, floats: int | None = None,
-                    last: bool = False) -> Iterator[tuple[int, np.ndarray]]:
-    """(t, P(a -1 was seen) at steps t .. t + span, (N, span) float64) for consecutive time chunks of
-    about `floats` outputs each (CHUNK_FLOATS); with `last`, one chunk (T - 1, (N, 1)): the last step alone.
-
-    seqmem.kernels computes them (compiled, on every core, the same bits on every CPU, whatever the
-    chunking); the recurrent state is carried from chunk to chunk, so memory stays bounded. They
-    agree with forward() to float32 rounding (~1e-7).
-    """
-    from seqmem.kernels import Kernel  # numba loads only where decisions are computed
-
-    X = np.asarray(X)  # (N, T, 1); the kernel reads int64 (make_data's) or float32 in place
-    X = np.ascontiguousarray(X if X.dtype in (np.int64, np.float32) else X.astype(np.float32))
-    N, T = X.shape[:2]
-    if last and T == 0:
-        raise ValueError("sequences of no steps have no last decision")
-    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    kernel = Kernel(model.flavor, weights, model.hidden_size, model.num_layers, N)
-    span = max(1, (floats or CHUNK_FLOATS) // max(N, 1))  # time steps per chunk
-    for t in range(0, T, span):
-        steps = min(span, T - t)
-        out = kernel.decisions(X, t, steps, last=last)  # with last, only the final chunk's counts
-        if not last or t + steps == T:
-            yield (T - 1 if last else t), out
-
-
-def decisions(model: SequenceClassifier, X: np.ndarray, progress: Callable[[int], None] | None = None,
-              last: bool = False) -> np.ndarray:
-    """P(a -1 was seen) at every step, (N, T) float64, in bounded memory; at the last step alone, (N,), if `last`.
-
-    decision_chunks' chunks put together. `progress(steps)` is called after each chunk.
-    """
-    X = np.asarray(X)
-    N, T = X.shape[:2]
-    out = None
-    for t, chunk in decision_chunks(model, X, last=last):
-        if last:
-            out = chunk[:, 0]
-        elif chunk.shape[1] == T:  # one chunk: no copy
-            out = chunk
-        else:
-            if out is None:
-                out = np.empty((N, T))
-            out[:, t : t + chunk.shape[1]] = chunk
-        if progress:
-            progress(T if last else t + chunk.shape[1])
-    return np.empty((N, T)) if out is None else out  # None: no steps
-
-
 def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
     """Write {state_dict, config} atomically: plain tensors and ints, no pickled module."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -177,71 +125,9 @@ def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
         tmp.write_bytes(buf.getvalue())
 
 
-def _open_zip(path: Path) -> None:
-    """Refuse what is too big, or not torch's zip format, before torch reads a byte of it."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: no such model file; run `dvc repro` to train it") from None
-    if not path.is_file():
-        raise ArtifactError(f"{path}: not a file")
-    if size > MAX_CHECKPOINT_BYTES:
-        raise ArtifactError(f"{path}: {size:,} bytes; a seqmem checkpoint is at most {MAX_CHECKPOINT_BYTES:,} "
-                            f"(a model of at most {MAX_WEIGHTS:,} weights)")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            entries = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (not the zip archive torch.save writes: "
-                            f"{reason(e)})") from None
-    unpacked = sum(e.file_size for e in entries)  # a zip bomb is small on disk
-    pickle = max((e.file_size for e in entries if e.filename.endswith("/data.pkl")), default=0)
-    if unpacked > MAX_CHECKPOINT_BYTES or pickle > MAX_PICKLE_BYTES:
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (it unpacks to {unpacked:,} bytes, "
-                            f"{pickle:,} of them pickle; at most {MAX_CHECKPOINT_BYTES:,} and {MAX_PICKLE_BYTES:,})")
-
-
-def _check_weights(path: Path, state: object, cfg: ModelConfig) -> None:
-    """Every tensor the config implies, no other, each float32 of its shape and finite."""
-    if not isinstance(state, dict):
-        raise ArtifactError(f"{path}: state_dict must be a dict of tensors, got {type(state).__name__}")
-    expected = weight_shapes(cfg.flavor, cfg.hidden_size, cfg.num_layers)
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected), key=str)
-    if missing or unexpected:
-        which = f"missing {missing[0]!r}" if missing else f"unexpected key {unexpected[0]!r}"
-        raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} ({which})")
-    for key, shape in expected.items():
-        v = state[key]
-        if not isinstance(v, torch.Tensor) or v.layout != torch.strided or v.dtype != torch.float32:
-            got = (str(v.dtype).removeprefix("torch.") + ("" if v.layout == torch.strided else f" {v.layout}")
-                   if isinstance(v, torch.Tensor) else type(v).__name__)
-            raise ArtifactError(f"{path}: {key} must be a dense float32 tensor, got {got}")
-        if tuple(v.shape) != shape:
-            raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} "
-                                f"(size mismatch: {key} is {tuple(v.shape)}, the config implies {shape})")
-        if not torch.isfinite(v).all():
-            raise ArtifactError(f"{path}: weights hold NaN or inf ({key}): a diverged training run?")
-
-
 def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier:
-    """Rebuild a model from save_checkpoint's file; everything is checked before a model is allocated.
-
-    A checkpoint is input from outside: size, zip layout, config (the `train.<flavor>` rules) and each
-    tensor's key, dtype and shape, then weights_only=True so that a crafted pickle can't run code.
-    """
-    path = Path(path)
-    _open_zip(path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError... on bad files
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({reason(e)})") from None
-    if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "config"}:
-        raise ArtifactError(f"{path}: expected a dict with keys ['config', 'state_dict']")
-    try:
-        cfg = ModelConfig.from_dict(ckpt["config"], "config")
-    except ConfigError as e:
-        raise ArtifactError(f"{path}: {e}") from None
-    _check_weights(path, ckpt["state_dict"], cfg)
-    model = SequenceClassifier(FLAVORS[cfg.flavor], cfg.hidden_size, cfg.num_layers)
-    model.load_state_dict(ckpt["state_dict"])
+    """Rebuild a model from save_checkpoint's file, read and checked (seqmem.checkpoint) before it is allocated."""
+    ckpt = read_checkpoint(path)
+    model = SequenceClassifier(FLAVORS[ckpt.flavor], ckpt.hidden_size, ckpt.num_layers)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in ckpt.state_dict.items()})
     return model.to(device).eval()

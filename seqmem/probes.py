@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqmem.model import SequenceClassifier, decisions
+from seqmem.inference import decisions
+from seqmem.model import SequenceClassifier
 
 NO_MINUS_ONE = "no -1"
 

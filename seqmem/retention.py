@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from seqmem.checkpoint import Checkpoint
 from seqmem.core.config import RetentionConfig
-from seqmem.model import SequenceClassifier, decision_chunks
+from seqmem.inference import decision_chunks
+
+if TYPE_CHECKING:  # a model in memory is welcome; importing its module would import torch
+    from seqmem.model import SequenceClassifier
 
 CHUNK_FLOATS = 1 << 20  # decisions per chunk (8 MB): small enough to stay in memory that is already mapped
 
@@ -16,13 +22,13 @@ def distances(max_distance: int, per_decade: int = 8) -> np.ndarray:
     return d.astype(np.int64)
 
 
-def retention(model: SequenceClassifier, cfg: RetentionConfig) -> tuple[dict, list[dict]]:
+def retention(model: Checkpoint | SequenceClassifier, cfg: RetentionConfig) -> tuple[dict, list[dict]]:
     """Metrics and curve rows {distance, p_mean, latched, false_alarm} for one model.
 
     Positives: a -1, then `max_distance` random digits. latched(d): share whose decision is above
     0.5 at every step from the -1 through d steps after it. Negatives: the same length without a -1;
     false_alarm(d): share with a decision above 0.5 anywhere in their first d + 1 steps.
-    The decisions come in time chunks (model.decision_chunks), each folded into running per-sequence
+    The decisions come in time chunks (seqmem.inference.decision_chunks), each folded into running per-sequence
     flags, so memory stays bounded: 128 x 100,001 float64 decisions would be 100 MB of fresh pages.
     """
     rng = np.random.default_rng(cfg.seed)

@@ -1,6 +1,6 @@
 """Stage evaluate@<flavor>: score one trained model, and follow its memory of a -1 for retention.max_distance steps.
 
-One process for both: a model's analysis pays for `import torch` once.
+One process for both, and no torch in it: the model is read by seqmem.checkpoint and run by seqmem.kernels.
 """
 
 from seqmem.core.config import EvalConfig, RetentionConfig
@@ -15,14 +15,14 @@ def main(args) -> None:
     params = load_params(args.params)
     cfg = EvalConfig.from_dict(section(params, "evaluate", args.params), "evaluate")
     rcfg = RetentionConfig.from_dict(section(params, "retention", args.params), "retention")
-    # torch only now: a bad param is refused in a fraction of a second, not after 2 s of imports
+    # numba only now (no torch at all: seqmem.checkpoint reads the model): a bad param is refused at once
+    from seqmem.checkpoint import read_checkpoint
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.evaluate import record
-    from seqmem.model import load_checkpoint
     from seqmem.retention import retention
     from seqmem.valset import load_valset
 
-    val, model = load_valset(args.val), load_checkpoint(args.model)  # read everything before writing
+    val, model = load_valset(args.val), read_checkpoint(args.model)  # read everything before writing
     metrics, rows = record(model, val, cfg)
     held, curve = retention(model, rcfg)
     longest, half = str(max(cfg.lengths)), held["half_life"]

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import resource
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from seqmem import checkpoint
+from seqmem.checkpoint import MAX_CHECKPOINT_BYTES, read_checkpoint
 from seqmem.core.artifacts import ArtifactError
-from seqmem.model import MAX_CHECKPOINT_BYTES, SequenceClassifier, load_checkpoint, save_checkpoint
+from seqmem.core.config import ModelConfig
+from seqmem.inference import decisions
+from seqmem.model import SequenceClassifier, load_checkpoint, save_checkpoint
 from tests.helpers import ENV, sh
 
 CONFIG = {"flavor": "lstm", "hidden_size": 4, "num_layers": 1}
@@ -87,6 +94,92 @@ def test_the_checkpoints_the_pipeline_writes_still_load(tmp_path):
         assert loaded.config() == model.config()
         for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
             assert torch.equal(a, b), k
+
+
+def _zip(path: Path, pkl: bytes, **storages: bytes) -> Path:
+    """A zip laid out as torch.save lays it, holding the pickle given."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("m/data.pkl", pkl)
+        zf.writestr("m/byteorder", "little")
+        for key, data in storages.items():
+            zf.writestr(f"m/data/{key}", data)
+    return path
+
+
+class _Global(tuple):
+    """A global by name (module, name), whatever the module holds: written as pickle's GLOBAL opcode."""
+
+
+class _Reduce(tuple):
+    """(callable, args): written as REDUCE."""
+
+
+class _Persistent(tuple):
+    """(object,): written as BINPERSID, the way torch.save names a storage."""
+
+
+def _dumps(obj: object) -> bytes:
+    """Protocol-2 pickle opcodes for the few kinds of objects torch.save writes, by hand: tests can then
+    craft what torch itself would never write."""
+    if isinstance(obj, _Global):
+        return b"c" + f"{obj[0]}\n{obj[1]}\n".encode()
+    if isinstance(obj, _Reduce):
+        return _dumps(obj[0]) + _dumps(tuple(obj[1])) + b"R"
+    if isinstance(obj, _Persistent):
+        return _dumps(obj[0]) + b"Q"
+    if isinstance(obj, bool):
+        return b"\x88" if obj else b"\x89"
+    if isinstance(obj, int):
+        return b"J" + obj.to_bytes(4, "little", signed=True)
+    if isinstance(obj, str):
+        return b"X" + len(obj.encode()).to_bytes(4, "little") + obj.encode()
+    if isinstance(obj, tuple):
+        return b"(" + b"".join(map(_dumps, obj)) + b"t"
+    assert isinstance(obj, dict)
+    return b"}(" + b"".join(_dumps(k) + _dumps(v) for k, v in obj.items()) + b"u"
+
+
+def _tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple) -> bytes:
+    """torch.save's pickle of {"w": a tensor}, by hand: the view (offset, size, stride) of a storage of numel floats."""
+    storage = _Persistent((("storage", _Global(("torch", "FloatStorage")), "0", "cpu", numel),))
+    ordered = _Reduce((_Global(("collections", "OrderedDict")), ()))
+    rebuild = _Global(("torch._utils", "_rebuild_tensor_v2"))
+    return b"\x80\x02" + _dumps({"w": _Reduce((rebuild, (storage, offset, size, stride, False, ordered)))}) + b"."
+
+
+@pytest.mark.parametrize("numel, offset, size, stride, stored, expect", [
+    (4, 0, (2, 2), (2, 1), 16, None),
+    (4, 0, (2, 2), (1, 2), 16, None),  # a transposed view reads the same storage
+    (4, 1, (2, 2), (2, 1), 16, "a tensor reads value 4 of a storage of 4"),
+    (4, 0, (3, 2), (2, 1), 16, "a tensor reads value 5 of a storage of 4"),
+    (4, 0, (2, 2), (2, 1), 12, "storage '0': 12 bytes, not 4 floats"),
+    (4, 0, (1 << 20, 1 << 20), (0, 0), 16, "a tensor of 1,099,511,627,776 values; a model has at most"),
+    (4, -1, (2,), (1,), 16, "a tensor of size (2,) and stride (1,)"),
+])
+def test_a_tensors_view_must_stay_inside_its_storage(numel, offset, size, stride, stored, expect, tmp_path):
+    storage = np.arange(stored // 4, dtype="<f4").tobytes()
+    path = _zip(tmp_path / "m.pt", _tensor_pickle(numel, offset, size, stride), **{"0": storage})
+    with zipfile.ZipFile(path) as zf:
+        if expect is None:
+            got = checkpoint._Unpickler(zf, "m").load()["w"]
+            want = np.lib.stride_tricks.as_strided(np.arange(4, dtype=np.float32), size, [4 * s for s in stride])
+            assert np.array_equal(got, want) and got.flags.c_contiguous and got.flags.writeable
+        else:
+            with pytest.raises(pickle.UnpicklingError, match=re.escape(expect)):
+                checkpoint._Unpickler(zf, "m").load()
+
+
+def test_read_checkpoint_gives_the_weights_torch_gives(tmp_path):
+    for cls, layers in ((torch.nn.RNN, 2), (torch.nn.LSTM, 1), (torch.nn.GRU, 3)):
+        model = SequenceClassifier(cls, hidden_size=6, num_layers=layers)
+        save_checkpoint(model, tmp_path / "m.pt")
+        read = read_checkpoint(tmp_path / "m.pt")
+        assert read.config == ModelConfig.from_dict(model.config(), "config")
+        assert list(read.state_dict) == list(model.state_dict())
+        for k, v in torch.load(tmp_path / "m.pt", weights_only=True)["state_dict"].items():
+            assert read.state_dict[k].dtype == np.float32 and np.array_equal(read.state_dict[k], v.numpy()), k
+        X = np.random.default_rng(0).integers(-1, 10, (9, 30, 1))
+        assert np.array_equal(decisions(read, X), decisions(model, X))  # the same bits, from file or from memory
 
 
 MEMORY_CAP_MB = 300

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import seqmem.model as sm
+import seqmem.inference as sm
 from seqmem import kernels
 from seqmem.kernels import _decision, _exp, _tanh
 from seqmem.model import FLAVORS, SequenceClassifier

@@ -7,7 +7,7 @@ import torch
 
 from seqmem.core.artifacts import ArtifactError
 from seqmem.data import make_data
-from seqmem.evaluate import at_last_step
+from seqmem.evaluate import at_last_step, bce
 from seqmem.model import FLAVORS, SequenceClassifier, load_checkpoint, save_checkpoint
 
 
@@ -78,7 +78,8 @@ class _Boom:
 def test_load_refuses_a_malicious_pickle(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     torch.save({"state_dict": {}, "config": _Boom()}, tmp_path / "evil.pt")
-    with pytest.raises(ArtifactError, match="evil.pt"):
+    with pytest.raises(ArtifactError, match=r"evil.pt: not a loadable seqmem checkpoint \(UnpicklingError: it names "
+                                            r"(__builtin__|builtins).exec, which a checkpoint never holds\)"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "PWNED").exists()
 
@@ -96,3 +97,14 @@ def test_final_is_the_last_column_and_at_last_step_is_each_sequences_own():
     mine = at_last_step(d[..., 0].numpy(), np.array([3, 5]))
     assert np.allclose(mine[0], own_final.item())
     assert not np.allclose(final[0].item(), own_final.item())
+
+
+def test_the_loss_is_torchs_binary_cross_entropy_without_torch():
+    rng = np.random.default_rng(0)
+    p = np.concatenate([rng.random(3000), rng.random(50) ** 40, 1 - rng.random(50) ** 40, [0.0, 1.0, 0.5]])
+    y = rng.random(len(p)) < 0.5
+    y[-3:-1] = [True, False]  # log(0): both clamp at -100, as torch's does
+    want = torch.nn.functional.binary_cross_entropy(torch.from_numpy(p), torch.from_numpy(y).double()).item()
+    assert bce(p, y) == pytest.approx(want, rel=1e-14)
+    assert bce(np.array([0.0]), np.array([True])) == 100.0
+    assert bce(np.array([0.25, 0.5]), np.array([False, True])) == -(np.log(0.75) + np.log(0.5)) / 2

@@ -127,7 +127,10 @@ def _local_imports(module: str, seen: set[str]) -> set[str]:
     if not path.exists() or str(path.relative_to(ROOT)) in seen:
         return seen
     seen.add(str(path.relative_to(ROOT)))
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    guarded = [b for b in ast.walk(tree) if isinstance(b, ast.If) and ast.unparse(b.test) == "TYPE_CHECKING"]
+    hints = {id(n) for b in guarded for n in ast.walk(b)}  # imported for type hints only: never run, never a dep
+    for node in (n for n in ast.walk(tree) if id(n) not in hints):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
         if isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]

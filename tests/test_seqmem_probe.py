@@ -215,7 +215,7 @@ def test_ctrl_c_while_reading_stdin_is_one_line(model_file):
                             stderr=subprocess.PIPE, text=True, env=ENV)
     proc.stdin.write("1 2 ")
     proc.stdin.flush()
-    _wait_reading_stdin(proc)  # torch imported, blocked on stdin: however long the imports took
+    _wait_reading_stdin(proc)  # imports done, blocked on stdin: however long the imports took
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130

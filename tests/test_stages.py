@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import yaml
 from seqmem.core.artifacts import read_metrics
 from stages import evaluate, figures, generate, probe, train
 from stages.common import load_section
-from tests.helpers import DELETE, tiny_params, with_key
+from tests.helpers import DELETE, ENV, ROOT, tiny_params, with_key
 
 
 def _cli(stage, params: dict, tmp: Path, *args: str) -> None:
@@ -82,6 +84,20 @@ def test_evaluate_writes_metrics_per_model(outputs):
         assert {"accuracy", "loss", "accuracy_negatives", "recall_early", "recall_middle", "recall_late"} <= set(m)
         assert 0 <= m["accuracy"] <= 1
         assert m["loss"] > 0
+
+
+def test_evaluate_and_seqmem_probe_never_import_torch(outputs, tmp_path):
+    """They only infer: seqmem.checkpoint reads the model and seqmem.kernels runs it, saving 1-2 s a process."""
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    args = ["--params", str(params), *stage_args("evaluate", outputs, tmp_path, "lstm")]
+    code = (f"import sys; from stages import evaluate; evaluate.cli({args!r}); from seqmem import cli; "
+            f"cli.main(['--model', {str(outputs / 'models/lstm.pt')!r}, '1', '-1', '2']); "
+            "print('modules:', sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+    assert "lstm from " in res.stdout  # seqmem-probe ran
+    assert read_metrics(tmp_path / "metrics/evaluate")["lstm"] == read_metrics(outputs / "metrics/evaluate")["lstm"]
+    assert res.stdout.splitlines()[-1] == "modules: []"
 
 
 def test_probe_writes_a_trace_per_probe_and_step(outputs):
