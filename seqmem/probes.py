@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from seqmem.inference import decisions
 from seqmem.model import SequenceClassifier
 
 NO_MINUS_ONE = "no -1"
@@ -27,10 +27,20 @@ def followed_pair(probes: dict[str, np.ndarray], positions: list[int]) -> dict[s
     return {name: probes[name] for name in (NO_MINUS_ONE, middle)}
 
 
+@torch.no_grad()
+def forward_decisions(model: SequenceClassifier, X: np.ndarray) -> np.ndarray:
+    """P(a -1 was seen) at every step, (N, T) float64, from the model's own forward pass (pinned torch).
+
+    Probes are a few short sequences: torch takes milliseconds here, where loading the compiled
+    kernel (seqmem.inference) would take half a second of a probe stage.
+    """
+    return model(X)[1][..., 0].double().numpy()
+
+
 def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list[dict]:
     """Long-format rows {model, probe, step, token, p} for every probe and step, ready for dvc plots."""
     X = np.stack(list(probes.values()))[..., None]  # (P, T, 1): all probes share one length
-    d = decisions(model, X)  # (P, T)
+    d = forward_decisions(model, X)  # (P, T)
     return [
         {"model": model.flavor.upper(), "probe": name, "step": t, "token": int(X[i, t, 0]),
          "p": round(float(d[i, t]), 6)}
@@ -44,6 +54,6 @@ def staircase_rows(model: SequenceClassifier, sequence: list[int]) -> list[dict]
     probes = probe_set(sequence, list(range(len(sequence))))
     del probes[NO_MINUS_ONE]
     X = np.stack(list(probes.values()))[..., None]  # (T, T, 1)
-    d = decisions(model, X)  # (T positions, T steps)
+    d = forward_decisions(model, X)  # (T positions, T steps)
     T = len(sequence)
     return [{"position": i, "step": t, "p": round(float(d[i, t]), 6)} for i in range(T) for t in range(T)]
