@@ -30,7 +30,12 @@ def final_decisions(model: Checkpoint | SequenceClassifier, vs: ValSet) -> np.nd
 
 def accuracy(model: Checkpoint | SequenceClassifier, vs: ValSet) -> float:
     """Share of sequences whose final decision (> 0.5) matches the label."""
-    return float(((final_decisions(model, vs) > 0.5) == vs.Y[:, 0].astype(bool)).mean())
+    return share_correct(final_decisions(model, vs), vs)
+
+
+def share_correct(p: np.ndarray, vs: ValSet) -> float:
+    """Share of sequences whose final decision p (N,) (> 0.5) matches the label."""
+    return float(((p > 0.5) == vs.Y[:, 0].astype(bool)).mean())
 
 
 def bce(p: np.ndarray, y: np.ndarray) -> float:

@@ -105,6 +105,17 @@ class SequenceClassifier(nn.Module):
         return Checkpoint(ModelConfig.from_dict(self.config(), "config"), state)
 
 
+@torch.no_grad()
+def forward_decisions(model: SequenceClassifier, X: np.ndarray) -> np.ndarray:
+    """P(a -1 was seen) at every step, (N, T) float64, by the model's own forward pass (pinned torch).
+
+    For short sequences where the model is in memory anyway (training's validation, the probes):
+    torch takes milliseconds, where loading the compiled kernel (seqmem.inference) takes half a
+    second. The two agree to float32 rounding.
+    """
+    return model(X)[1][..., 0].double().cpu().numpy()
+
+
 @contextlib.contextmanager
 def one_thread() -> Iterator[int]:
     """Run torch on one thread inside, and give back the caller's count (yielded) after."""

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from seqmem.model import SequenceClassifier
+from seqmem.model import SequenceClassifier, forward_decisions
 
 NO_MINUS_ONE = "no -1"
 
@@ -25,16 +24,6 @@ def followed_pair(probes: dict[str, np.ndarray], positions: list[int]) -> dict[s
     """The two probes the hidden-state view follows: the one without a -1, and the middle listed position's."""
     middle = f"-1 at {positions[len(positions) // 2]}"
     return {name: probes[name] for name in (NO_MINUS_ONE, middle)}
-
-
-@torch.no_grad()
-def forward_decisions(model: SequenceClassifier, X: np.ndarray) -> np.ndarray:
-    """P(a -1 was seen) at every step, (N, T) float64, from the model's own forward pass (pinned torch).
-
-    Probes are a few short sequences: torch takes milliseconds here, where loading the compiled
-    kernel (seqmem.inference) would take half a second of a probe stage.
-    """
-    return model(X)[1][..., 0].double().numpy()
 
 
 def trace_rows(model: SequenceClassifier, probes: dict[str, np.ndarray]) -> list[dict]:

@@ -12,8 +12,8 @@ from torch import nn
 from seqmem.core.config import ConfigError, FlavorConfig, TrainConfig
 from seqmem.core.numerics import warn_if_unpinned
 from seqmem.data import Streams
-from seqmem.evaluate import accuracy
-from seqmem.model import FLAVORS, SequenceClassifier, State, flavor_of
+from seqmem.evaluate import at_last_step, share_correct
+from seqmem.model import FLAVORS, SequenceClassifier, State, flavor_of, forward_decisions
 from seqmem.optim import Adam
 from seqmem.valset import ValSet, make_valset
 
@@ -120,7 +120,8 @@ def fit(cfg: TrainConfig, flavor: str, val: ValSet | None = None,
                 raise ConfigError("lr", f"training diverged: the loss is {history['loss'][-1]} at step {step}; "
                                         f"lower lr (now {own.lr:g}) or clip the gradient with max_grad_norm")
             if step % cfg.eval_every == 0 or step == own.steps:
-                acc = accuracy(model, val)
+                # the forward pass, not the kernel: torch is loaded here, numba would cost 0.5 s more
+                acc = share_correct(at_last_step(forward_decisions(model, val.X), val.lengths), val)
                 history["val_step"].append(step)
                 history["val_acc"].append(acc)
                 if log:
