@@ -60,7 +60,7 @@ class Dynamics:
     """One recurrent step F(s, x) of a model, on flat states (N, D), in float64."""
 
     def __init__(self, model: SequenceClassifier):
-        self.model = copy.deepcopy(model).double().eval()
+        self.model = copy.deepcopy(model).double().eval().requires_grad_(False)  # gradients in z only: half the work
         self.layers, self.hidden = model.num_layers, model.hidden_size
         self.lstm = model.flavor == "lstm"
         self.dim = self.layers * self.hidden * (2 if self.lstm else 1)
