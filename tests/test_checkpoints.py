@@ -40,6 +40,9 @@ CRAFTED = [  # (name, checkpoint, text the message must hold)
      "config.hidden_size: lstm with hidden_size 4,000 and num_layers 11 has 1,344,372,001 weights"),
     ("hidden_size 15000", _with({**CONFIG, "hidden_size": 15000}, {}), "so hidden_size <= 1,022 with num_layers 1"),
     ("num_layers 1000", _with({**CONFIG, "num_layers": 1000}, {}), "config.num_layers: must be <= 16, got 1000"),
+    ("hidden_size of 5,001 digits", _with({**CONFIG, "hidden_size": 10**5000}, {}),  # too long for str(): named anyway
+     "config.hidden_size: must be between -2**63 and 2**63 - 1, got an integer of 5,001 digits"),
+    ("a flavor of 10,000 characters", _with({**CONFIG, "flavor": "x" * 10_000}, {}), "xx... (10,002 characters)"),
     ("hidden_size as text", _with({**CONFIG, "hidden_size": "4"}), "config.hidden_size: must be int, got '4' (str)"),
     ("hidden_size 4.5", _with({**CONFIG, "hidden_size": 4.5}), "config.hidden_size: must be int, got 4.5"),
     ("hidden_size True", _with({**CONFIG, "hidden_size": True}), "config.hidden_size: must be int, got True"),

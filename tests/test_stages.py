@@ -153,6 +153,8 @@ BAD = [  # (stage, dotted key to set, bad value, text the message must hold)
     ("train", "train.rnn.lr", 0, "train.rnn.lr"),
     ("train", "train.rnn.lr", float("inf"), "train.rnn.lr"),
     ("train", "train.rnn.steps", -5, "train.rnn.steps"),
+    ("train", "train.rnn.lr", 10**30, "train.rnn.lr: must be between -2**63 and 2**63 - 1, got 1" + "0" * 30),
+    ("train", "train.rnn.loss_mode", "x" * 10_000, "xx... (10,002 characters)"),  # named, not pasted whole
     ("train", "train.rnn", DELETE, "train.rnn"),
     ("probe", "probe.positions", [9], "probe.positions[0]"),
     ("probe", "probe.sequence", [], "probe.sequence"),

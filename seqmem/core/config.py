@@ -41,6 +41,15 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)  # slow, and make_data builds a config per call
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """repr(value) for a message, at most `limit` characters; never an error (a 5,000-digit int has no repr)."""
+    try:
+        text = repr(value)
+    except ValueError:  # past Python's 4,300-digit limit on int -> str
+        return f"an integer of {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text):,} characters)"
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp)
 
@@ -54,18 +63,20 @@ def _check_scalar(key: str, value: Any, tp: type) -> None:
     else:
         ok = isinstance(value, tp)
     if not ok:
-        raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+        raise ConfigError(key, f"must be {_type_name(tp)}, got {shown(value)} ({type(value).__name__})")
+    if isinstance(value, numbers.Integral) and not -(1 << 63) <= value < 1 << 63:  # past int64 and float's range
+        raise ConfigError(key, f"must be between -2**63 and 2**63 - 1, got {shown(value)}")
     if tp is float and not math.isfinite(value):
-        raise ConfigError(key, f"must be a finite number, got {value!r}")
+        raise ConfigError(key, f"must be a finite number, got {shown(value)}")
 
 
 def _check_range(key: str, value: Any, meta: dict) -> None:
     if meta["choices"] is not None and value not in meta["choices"]:
-        raise ConfigError(key, f"must be one of {list(meta['choices'])}, got {value!r}")
+        raise ConfigError(key, f"must be one of {list(meta['choices'])}, got {shown(value)}")
     bounds = [("ge", ">=", lambda a, b: a >= b), ("gt", ">", lambda a, b: a > b), ("le", "<=", lambda a, b: a <= b)]
     for name, sym, ok in bounds:
         if meta[name] is not None and not ok(value, meta[name]):
-            raise ConfigError(key, f"must be {sym} {meta[name]}, got {value!r}")
+            raise ConfigError(key, f"must be {sym} {meta[name]}, got {shown(value)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +91,7 @@ class Config:
                 continue
             if typing.get_origin(tp) is list:
                 if not isinstance(value, list):
-                    raise ConfigError(f.name, f"must be a list, got {value!r}")
+                    raise ConfigError(f.name, f"must be a list, got {shown(value)}")
                 if not value:
                     raise ConfigError(f.name, "must not be empty")
                 (item_tp,) = typing.get_args(tp)
@@ -104,7 +115,7 @@ class Config:
     def from_dict(cls, section: Any, path: str, **nested: Config | None) -> Self:
         """Build from a params section; every key must be known and present, errors name `path.key`."""
         if not isinstance(section, dict):
-            raise ConfigError(path, f"must be a mapping of {cls.keys()}, got {section!r}")
+            raise ConfigError(path, f"must be a mapping of {cls.keys()}, got {shown(section)}")
         unknown = sorted(set(section) - set(cls.keys()) - set(nested), key=str)
         if unknown:
             raise ConfigError(f"{path}.{unknown[0]}", f"unknown key; allowed keys are {cls.keys() + list(nested)}")
@@ -176,7 +187,7 @@ def _check_distinct(key: str, values: list) -> None:
     seen = set()
     for i, v in enumerate(values):
         if v in seen:
-            raise ConfigError(f"{key}[{i}]", f"repeats {v!r}: each value may be listed once")
+            raise ConfigError(f"{key}[{i}]", f"repeats {shown(v)}: each value may be listed once")
         seen.add(v)
 
 
@@ -284,7 +295,7 @@ class TrainConfig(Sequences):
     def from_params(cls, section: Any, flavors: list[str], path: str = "train") -> TrainConfig:
         """The `train:` section with a section for each of `flavors`; another flavor's may be there or not."""
         if not isinstance(section, dict):
-            raise ConfigError(path, f"must be a mapping of {cls.keys()} and flavor sections, got {section!r}")
+            raise ConfigError(path, f"must be a mapping of {cls.keys()} and flavor sections, got {shown(section)}")
         for name in flavors:
             if name not in section:
                 raise ConfigError(f"{path}.{name}", f"missing key: a section with {FlavorConfig.keys()}")
