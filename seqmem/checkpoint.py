@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from seqmem.core.artifacts import ArtifactError, reason
-from seqmem.core.config import MAX_WEIGHTS, ConfigError, ModelConfig, weight_shapes
+from seqmem.core.config import MAX_WEIGHTS, ConfigError, ModelConfig, shown, weight_shapes
 
 MAX_CHECKPOINT_BYTES = 4 * MAX_WEIGHTS + (1 << 20)  # the largest model's float32 weights, the pickle and the zip
 MAX_PICKLE_BYTES = 1 << 20  # the pickle holds only keys and the config: a few KB
@@ -73,6 +73,8 @@ class _Unpickler(pickle.Unpickler):
     def __init__(self, zf: zipfile.ZipFile, root: str):
         super().__init__(zf.open(f"{root}/data.pkl"))
         self.zf, self.root = zf, root
+        self.storages: dict[str, np.ndarray] = {}  # key -> its values, read once however many tensors view it
+        self.values = 0  # values copied out so far
         order = zf.read(f"{root}/byteorder") if f"{root}/byteorder" in zf.namelist() else b"little"
         if order not in (b"little", b"big"):
             raise pickle.UnpicklingError(f"byteorder {order[:20]!r}")
@@ -92,7 +94,7 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid: object) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], Unread)
                 and isinstance(pid[2], str) and type(pid[4]) is int and pid[4] >= 0):
-            raise pickle.UnpicklingError(f"unknown persistent id {str(pid)[:60]}")
+            raise pickle.UnpicklingError(f"unknown persistent id {shown(pid)}")
         kind = pid[1].kind.removesuffix("Storage")
         return _Storage(DTYPES.get(kind, kind.lower()), pid[2], pid[4])
 
@@ -104,19 +106,28 @@ class _Unpickler(pickle.Unpickler):
             return Unread(storage.dtype)
         ints = (offset, *size, *stride) if isinstance(size, tuple) and isinstance(stride, tuple) else ()
         if not ints or len(size) != len(stride) or any(type(v) is not int or v < 0 for v in ints):
-            raise pickle.UnpicklingError(f"a tensor of size {str(size)[:40]} and stride {str(stride)[:40]}")
+            raise pickle.UnpicklingError(f"a tensor of size {shown(size)} and stride {shown(stride)}")
         values = math.prod(size)
-        if values > MAX_WEIGHTS:
-            raise pickle.UnpicklingError(f"a tensor of {values:,} values; a model has at most {MAX_WEIGHTS:,}")
+        self.values += values  # all tensors together: many views of one storage must not each copy it
+        if self.values > MAX_WEIGHTS:
+            raise pickle.UnpicklingError(f"tensors of {self.values:,} values or more; "
+                                         f"a model has at most {MAX_WEIGHTS:,}")
         last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))  # the last value it reads
         if values and last >= storage.numel:
             raise pickle.UnpicklingError(f"a tensor reads value {last:,} of a storage of {storage.numel:,}")
-        data = self.zf.read(f"{self.root}/data/{storage.key}")
-        if len(data) != 4 * storage.numel:
-            raise pickle.UnpicklingError(f"storage {storage.key!r}: {len(data):,} bytes, not {storage.numel:,} floats")
-        base = np.frombuffer(data, self.float32)
+        base = self._values(storage)
         view = np.lib.stride_tricks.as_strided(base[offset:], size, [4 * s for s in stride], writeable=False)
         return np.array(view, np.float32, order="C")  # C-contiguous, native order, writable: its own memory
+
+    def _values(self, storage: _Storage) -> np.ndarray:
+        """A storage's floats, read from the zip once however many tensors view it."""
+        if storage.key not in self.storages:
+            data = self.zf.read(f"{self.root}/data/{storage.key}")
+            if len(data) != 4 * storage.numel:
+                raise pickle.UnpicklingError(f"storage {storage.key!r}: {len(data):,} bytes, not {storage.numel:,} "
+                                             "floats")
+            self.storages[storage.key] = np.frombuffer(data, self.float32)
+        return self.storages[storage.key]
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:

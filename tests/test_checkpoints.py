@@ -142,12 +142,13 @@ def _dumps(obj: object) -> bytes:
     return b"}(" + b"".join(_dumps(k) + _dumps(v) for k, v in obj.items()) + b"u"
 
 
-def _tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple) -> bytes:
-    """torch.save's pickle of {"w": a tensor}, by hand: the view (offset, size, stride) of a storage of numel floats."""
+def _tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple, copies: int = 1) -> bytes:
+    """torch.save's pickle of {"w": a tensor} (and "w1".. for more copies), by hand: the view (offset, size,
+    stride) of one storage of numel floats."""
     storage = _Persistent((("storage", _Global(("torch", "FloatStorage")), "0", "cpu", numel),))
     ordered = _Reduce((_Global(("collections", "OrderedDict")), ()))
-    rebuild = _Global(("torch._utils", "_rebuild_tensor_v2"))
-    return b"\x80\x02" + _dumps({"w": _Reduce((rebuild, (storage, offset, size, stride, False, ordered)))}) + b"."
+    tensor = _Reduce((_Global(("torch._utils", "_rebuild_tensor_v2")), (storage, offset, size, stride, False, ordered)))
+    return b"\x80\x02" + _dumps({f"w{i or ''}": tensor for i in range(copies)}) + b"."
 
 
 @pytest.mark.parametrize("numel, offset, size, stride, stored, expect", [
@@ -156,7 +157,7 @@ def _tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple) -> bytes
     (4, 1, (2, 2), (2, 1), 16, "a tensor reads value 4 of a storage of 4"),
     (4, 0, (3, 2), (2, 1), 16, "a tensor reads value 5 of a storage of 4"),
     (4, 0, (2, 2), (2, 1), 12, "storage '0': 12 bytes, not 4 floats"),
-    (4, 0, (1 << 20, 1 << 20), (0, 0), 16, "a tensor of 1,099,511,627,776 values; a model has at most"),
+    (4, 0, (1 << 20, 1 << 20), (0, 0), 16, "tensors of 1,099,511,627,776 values or more; a model has at most"),
     (4, -1, (2,), (1,), 16, "a tensor of size (2,) and stride (1,)"),
 ])
 def test_a_tensors_view_must_stay_inside_its_storage(numel, offset, size, stride, stored, expect, tmp_path):
@@ -170,6 +171,13 @@ def test_a_tensors_view_must_stay_inside_its_storage(numel, offset, size, stride
         else:
             with pytest.raises(pickle.UnpicklingError, match=re.escape(expect)):
                 checkpoint._Unpickler(zf, "m").load()
+
+
+def test_many_views_of_one_storage_are_not_copied_past_a_models_size(tmp_path):
+    big = 1 << 20  # 4 MB of storage, five views of it: 5 M values, more than MAX_WEIGHTS, from a zip of 4 MB
+    path = _zip(tmp_path / "m.pt", _tensor_pickle(big, 0, (big,), (1,), copies=5), **{"0": bytes(4 * big)})
+    with zipfile.ZipFile(path) as zf, pytest.raises(pickle.UnpicklingError, match="tensors of 5,242,880 values or"):
+        checkpoint._Unpickler(zf, "m").load()
 
 
 def test_read_checkpoint_gives_the_weights_torch_gives(tmp_path):
