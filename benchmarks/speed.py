@@ -1,11 +1,13 @@
 """What an experiment costs: the analysis passes' rates and the pipeline's commands, as ratios to `import torch`.
 
-    python benchmarks/speed.py                    # analysis rates, then the pipeline commands (~3 min)
+    python benchmarks/speed.py                    # analysis rates, then the pipeline commands (~5 min)
     python benchmarks/speed.py --against 2335928  # also the analysis of an older commit, in the same run
     python benchmarks/speed.py --analysis-only    # only the in-process rates (~1 min)
 
-Every time is also printed as a multiple of `import torch` (the median of five cold processes,
-measured in the same run), since these machines' speed drifts by 20% and more. The analysis is
+Every time is also printed as a multiple of `import torch` (the median of cold processes: five at
+the start for the analysis; for the pipeline commands, all of the run's, three taken just before
+each command), since these machines' speed drifts by 20% and more within minutes. A command run
+several times reports its fastest run. The analysis is
 stage evaluate's two passes (seqmem.evaluate.record and seqmem.retention.retention) on the
 committed models, one flavor per process; a sequence-step of a one-layer model counts
 gates * hidden * (1 + hidden) multiply-adds: the recurrent and input products, as an issue counted them.
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,13 +57,17 @@ print(json.dumps(out))
 """
 
 
+TORCH_SAMPLES: list[float] = []  # every cold `import torch` of the run: the yardstick is their median
+
+
 def import_torch(n: int = 5) -> float:
-    """The median of n cold `python -c 'import torch'`."""
+    """The median of n cold `python -c 'import torch'`; each is also kept in TORCH_SAMPLES."""
     times = []
     for _ in range(n):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import torch"], check=True, env=ENV)
         times.append(time.perf_counter() - t)
+    TORCH_SAMPLES.extend(times)
     return statistics.median(times)
 
 
@@ -103,29 +110,46 @@ def report_analysis(label: str, runs: dict[tuple[str, str], dict], torch_s: floa
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    """(seconds, stdout), after three cold `import torch` for the yardstick: samples spread over the
+    run follow the host's drift better than five at its start."""
+    import_torch(3)
     t = time.perf_counter()
     res = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=True)
     return time.perf_counter() - t, res.stdout
 
 
-def pipeline(torch_s: float) -> None:
-    """Fresh clone: full repro, no-op repro, an RNN experiment, then repro -f; each as a multiple of import torch."""
+def _reset(repo: Path) -> None:
+    """Back to the committed state, with no run cache: the same experiment again must run its stages again."""
+    subprocess.run(["git", "checkout", "--", "."], cwd=repo, check=True)
+    subprocess.run(["dvc", "checkout", "-q"], cwd=repo, env=ENV, check=True)
+    shutil.rmtree(repo / ".dvc/cache/runs", ignore_errors=True)
+
+
+def pipeline(repeat: int) -> None:
+    """Fresh clone: full repro, no-op repro, an RNN experiment, then repro -f, each as a multiple of the
+    run's median `import torch`; the no-op, the experiment and repro -f `repeat` times each, the fastest kept."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-        rows = [("fresh-clone `dvc repro`", *timed(["dvc", "repro"], repo))]
+        rows = [("fresh-clone `dvc repro`", [timed(["dvc", "repro"], repo)])]
         status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
-        rows.append(("no-op `dvc repro`", *timed(["dvc", "repro"], repo)))
-        rows.append(("`dvc exp run -S train.rnn.hidden_size=16`",
-                     *timed(["dvc", "exp", "run", "-n", "h16", "-S", "train.rnn.hidden_size=16"], repo)))
-        ran = re.findall(r"Running stage '([^']+)'", rows[-1][2])
-        subprocess.run(["git", "checkout", "--", "."], cwd=repo, check=True)
-        subprocess.run(["dvc", "checkout", "-q"], cwd=repo, env=ENV, check=True)
-        rows.append(("`dvc repro -f`", *timed(["dvc", "repro", "-f"], repo)))
+        rows.append(("no-op `dvc repro`", [timed(["dvc", "repro"], repo) for _ in range(repeat)]))
+        runs = []
+        for i in range(repeat):
+            runs.append(timed(["dvc", "exp", "run", "-n", f"h16-{i}", "-S", "train.rnn.hidden_size=16"], repo))
+            _reset(repo)
+        rows.append(("`dvc exp run -S train.rnn.hidden_size=16`", runs))
+        ran = {tuple(re.findall(r"Running stage '([^']+)'", out)) for _, out in runs}
+        rows.append(("`dvc repro -f`", [timed(["dvc", "repro", "-f"], repo) for _ in range(repeat)]))
         forced = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
-    for what, s, _ in rows:
-        print(f"{what:<44} {s:6.2f} s  {s / torch_s:5.1f}x import torch")
-    print(f"the experiment ran: {', '.join(ran)}")
+    torch_s = statistics.median(TORCH_SAMPLES)
+    print(f"import torch over the run: median {torch_s:.2f} s of {len(TORCH_SAMPLES)} cold processes "
+          f"({min(TORCH_SAMPLES):.2f}-{max(TORCH_SAMPLES):.2f} s)")
+    for what, times in rows:
+        best = min(s for s, _ in times)
+        each = f"  (runs: {', '.join(f'{s:.2f}' for s, _ in times)} s)" if len(times) > 1 else ""
+        print(f"{what:<44} {best:6.2f} s  {best / torch_s:5.1f}x import torch{each}")
+    print(f"the experiment ran: {' | '.join(', '.join(r) for r in ran)}")
     print(f"after the fresh-clone repro, git status: {'clean' if not status else status}")
     print(f"after repro -f, git status: {'clean' if not forced else forced}")
 
@@ -135,6 +159,8 @@ if __name__ == "__main__":
     p.add_argument("--against", metavar="REV", help="also time this commit's analysis passes (a git worktree)")
     p.add_argument("--analysis-only", action="store_true", help="skip the pipeline commands")
     p.add_argument("--repeat", type=int, default=3, help="analysis runs per flavor and tree; the fastest counts")
+    p.add_argument("--pipeline-repeat", type=int, default=2,
+                   help="runs of the no-op, the experiment and repro -f; the fastest counts")
     args = p.parse_args()
     torch_s = import_torch()
     print(f"import torch: {torch_s:.2f} s (median of 5); {os.cpu_count()} cores")
@@ -156,5 +182,5 @@ if __name__ == "__main__":
             ratio = rates["this tree"][flavor] / rates[args.against[:10]][flavor]
             print(f"{flavor:>4}: {ratio:.2f}x the multiply-adds/s of {args.against[:10]}")
     if not args.analysis_only:
-        pipeline(torch_s)
+        pipeline(args.pipeline_repeat)
     print(f"import torch, again at the end: {import_torch():.2f} s")
