@@ -86,10 +86,10 @@ class _Unpickler(pickle.Unpickler):
         if (module, name) == ("collections", "OrderedDict"):
             return OrderedDict
         if module == "torch" and name.endswith("Storage"):
-            return Unread(name)  # its dtype, read in persistent_load
+            return Unread(name[:40])  # its dtype, read in persistent_load
         if module.split(".")[0] == "torch":
-            return Unread(name.removeprefix("_rebuild_").removesuffix("_tensor"))  # "sparse", "Size"...
-        raise pickle.UnpicklingError(f"it names {module}.{name}, which a checkpoint never holds")
+            return Unread(name.removeprefix("_rebuild_").removesuffix("_tensor")[:40])  # "sparse", "Size"...
+        raise pickle.UnpicklingError(f"it names {shown(f'{module}.{name}')}, which a checkpoint never holds")
 
     def persistent_load(self, pid: object) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], Unread)
@@ -124,8 +124,8 @@ class _Unpickler(pickle.Unpickler):
         if storage.key not in self.storages:
             data = self.zf.read(f"{self.root}/data/{storage.key}")
             if len(data) != 4 * storage.numel:
-                raise pickle.UnpicklingError(f"storage {storage.key!r}: {len(data):,} bytes, not {storage.numel:,} "
-                                             "floats")
+                raise pickle.UnpicklingError(f"storage {shown(storage.key)}: {len(data):,} bytes, "
+                                             f"not {storage.numel:,} floats")
             self.storages[storage.key] = np.frombuffer(data, self.float32)
         return self.storages[storage.key]
 

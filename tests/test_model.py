@@ -79,7 +79,7 @@ def test_load_refuses_a_malicious_pickle(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     torch.save({"state_dict": {}, "config": _Boom()}, tmp_path / "evil.pt")
     with pytest.raises(ArtifactError, match=r"evil.pt: not a loadable seqmem checkpoint \(UnpicklingError: it names "
-                                            r"(__builtin__|builtins).exec, which a checkpoint never holds\)"):
+                                            r"'(__builtin__|builtins).exec', which a checkpoint never holds\)"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "PWNED").exists()
 
