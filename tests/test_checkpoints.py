@@ -180,6 +180,19 @@ def test_many_views_of_one_storage_are_not_copied_past_a_models_size(tmp_path):
         checkpoint._Unpickler(zf, "m").load()
 
 
+def test_a_checkpoint_written_big_endian_reads_the_same(tmp_path):
+    save_checkpoint(SequenceClassifier(torch.nn.LSTM, hidden_size=3), tmp_path / "m.pt")
+    with zipfile.ZipFile(tmp_path / "m.pt") as src, zipfile.ZipFile(tmp_path / "big.pt", "w") as dst:
+        for e in src.infolist():  # what torch.save writes on a big-endian machine: swapped floats, and says so
+            data = src.read(e)
+            if "/data/" in e.filename:
+                data = np.frombuffer(data, "<f4").astype(">f4").tobytes()
+            dst.writestr(e, b"big" if e.filename.endswith("/byteorder") else data)
+    little, big = read_checkpoint(tmp_path / "m.pt"), read_checkpoint(tmp_path / "big.pt")
+    for k, v in little.state_dict.items():
+        assert big.state_dict[k].dtype == np.float32 and np.array_equal(big.state_dict[k], v), k
+
+
 def test_read_checkpoint_gives_the_weights_torch_gives(tmp_path):
     for cls, layers in ((torch.nn.RNN, 2), (torch.nn.LSTM, 1), (torch.nn.GRU, 3)):
         model = SequenceClassifier(cls, hidden_size=6, num_layers=layers)
