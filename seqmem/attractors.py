@@ -51,8 +51,11 @@ def _slowest(points: list[dict], seen: bool) -> float | None:
     return max(taus) if taus else None
 
 
-def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict]]:
-    """(metrics, point rows, trajectory rows) of one model: its fixed points under every digit, and the plane.
+def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict], dict]:
+    """(metrics, point rows, trajectory rows, plane) of one model: its fixed points under every digit, and the plane.
+
+    The plane is {"mean": (D,), "components": (2, D)} as lists: a flat state s (every layer's h, then
+    every layer's c for an LSTM) sits at (s - mean) @ components.T on it (seqmem.fixed_points).
 
     On one torch thread: small float64 steps run faster so, and the bits do not depend on the core count.
     """
@@ -60,7 +63,7 @@ def attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, 
         return _attractors(model, cfg)
 
 
-def _attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict]]:
+def _attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict, list[dict], list[dict], dict]:
     X = sequences(cfg)
     dyn = Dynamics(model)
     states = dyn.states(X)  # (N * T, D), time-major: step t's states are rows t*N .. t*N + N - 1
@@ -93,7 +96,7 @@ def _attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict,
         # when the memory of a -1 ends, from the dynamics alone (drift); None: not within drift_steps
         "predicted_half_life": drift(model, cfg.drift_steps),
     }
-    return metrics, points, trajectories
+    return metrics, points, trajectories, {"mean": plane[0].tolist(), "components": plane[1].tolist()}
 
 
 def drift(model: SequenceClassifier, max_steps: int) -> int | None:

@@ -25,7 +25,7 @@ def main(args) -> None:
     probes = probe_set(cfg.sequence, cfg.positions)
     traces, staircase = trace_rows(model, probes), staircase_rows(model, cfg.sequence)
     metrics, hidden = memory_view(model, val.X, val.lengths, followed_pair(probes, cfg.positions), cfg.units)
-    found, points, trajectories = attractors(model, found_cfg)
+    found, points, trajectories, plane = attractors(model, found_cfg)
     write_csv(traces, args.traces)
     write_csv(staircase, args.staircase)
     write_csv(hidden, args.hidden)
@@ -33,6 +33,7 @@ def main(args) -> None:
     write_csv([{"model": model.flavor.upper(), **row} for row in points], args.points)
     write_csv([{"model": model.flavor.upper(), **row} for row in trajectories], args.trajectories)
     write_json({model.flavor: found}, args.attractors)
+    write_json({"model": model.flavor.upper(), **plane}, args.plane)
     print(f"{model.flavor:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     print(f"{model.flavor:>4}: a stable 'seen' point under {found['digits_with_stable_seen']} of 10 digits, "
           f"a stable 'no -1' point under {found['digits_with_stable_not_seen']}; "
@@ -49,6 +50,7 @@ cli = command(__doc__, main, {
     "--points": "CSV to write: every digit's fixed (or slowest) points",
     "--trajectories": "CSV to write: real sequences' states on the points' plane",
     "--attractors": "fixed-point metrics JSON to write",
+    "--plane": "JSON to write: the plane of the points and trajectories (mean and two principal directions)",
 })
 
 
