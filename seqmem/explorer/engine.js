@@ -1,0 +1,270 @@
+// The models, run in the page: torch's RNN, LSTM and GRU equations in float64 from float32 weights.
+// Loaded twice: by the page, and as the source of the Web Worker that runs the long memory view
+// (the worker is made from this script's text, so the page needs no second file and no server).
+"use strict";
+
+const GATES = { rnn: 1, lstm: 4, gru: 3 };
+
+/** The tensors a model of this shape holds, in torch's state_dict order: name -> shape (seqmem.core.config). */
+function weightShapes(flavor, H, L) {
+  const gh = GATES[flavor] * H;
+  const shapes = {};
+  for (let k = 0; k < L; k++) {
+    shapes[`rnn.weight_ih_l${k}`] = [gh, k === 0 ? 1 : H];
+    shapes[`rnn.weight_hh_l${k}`] = [gh, H];
+    shapes[`rnn.bias_ih_l${k}`] = [gh];
+    shapes[`rnn.bias_hh_l${k}`] = [gh];
+  }
+  shapes["head.0.weight"] = [1, H];
+  shapes["head.0.bias"] = [1];
+  return shapes;
+}
+
+/** W (rows x cols, torch's layout) transposed into float64, so that a step's products run along gate rows. */
+function transposed(w, rows, cols) {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = w[i * cols + j];
+  return t;
+}
+
+/** A runnable model from its config {flavor, hidden_size, num_layers} and tensors {name: Float32Array}. */
+function makeModel(config, tensors) {
+  const { flavor, hidden_size: H, num_layers: L } = config;
+  const G = GATES[flavor] * H, gru = flavor === "gru", lstm = flavor === "lstm";
+  const layers = [];
+  for (let k = 0; k < L; k++) {
+    const inputs = k === 0 ? 1 : H;
+    const bi = Float64Array.from(tensors[`rnn.bias_ih_l${k}`]), bh = Float64Array.from(tensors[`rnn.bias_hh_l${k}`]);
+    layers.push({ inputs, wi: transposed(tensors[`rnn.weight_ih_l${k}`], G, inputs),
+                  wh: transposed(tensors[`rnn.weight_hh_l${k}`], G, H),
+                  // a GRU keeps its recurrent bias with its recurrent part; the others add both biases first
+                  bi: gru ? bi : bi.map((v, i) => v + bh[i]), bh });
+  }
+  return {
+    flavor, H, L, G, layers, lstm, gru,
+    dim: (lstm ? 2 : 1) * L * H, // the flat state: every layer's h, then every layer's c (seqmem.fixed_points)
+    head: Float64Array.from(tensors["head.0.weight"]), bias: tensors["head.0.bias"][0],
+    sums: new Float64Array(2 * G), // scratch: the pre-activations, then a GRU's recurrent part
+  };
+}
+
+const sigmoid = (x) => 1 / (1 + Math.exp(-x));
+
+/** out (G,) += wT (n x G) applied to v[o .. o + n): four inputs a pass, so each gate row's sum is loaded once. */
+function accumulate(wT, v, o, n, out, G) {
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    const v0 = v[o + j], v1 = v[o + j + 1], v2 = v[o + j + 2], v3 = v[o + j + 3];
+    const r0 = j * G, r1 = r0 + G, r2 = r1 + G, r3 = r2 + G;
+    for (let i = 0; i < G; i++) out[i] += wT[r0 + i] * v0 + wT[r1 + i] * v1 + wT[r2 + i] * v2 + wT[r3 + i] * v3;
+  }
+  for (; j < n; j++) {
+    const vj = v[o + j], r = j * G;
+    for (let i = 0; i < G; i++) out[i] += wT[r + i] * vj;
+  }
+}
+
+/** The new state of one layer, S[h..] (and an LSTM's S[c..]), from its pre-activations A[a..] (a GRU's
+ *  recurrent part apart, A[r..]): torch's equations. */
+function cell(m, A, a, r, S, h, c) {
+  const H = m.H;
+  if (m.lstm) { // gates in torch's order: input, forget, cell, output
+    for (let i = 0; i < H; i++) {
+      const ig = sigmoid(A[a + i]), fg = sigmoid(A[a + H + i]);
+      const gg = Math.tanh(A[a + 2 * H + i]), og = sigmoid(A[a + 3 * H + i]);
+      S[c + i] = fg * S[c + i] + ig * gg;
+      S[h + i] = og * Math.tanh(S[c + i]);
+    }
+  } else if (m.gru) { // reset, update, new: the reset gate scales the recurrent part of the new state alone
+    for (let i = 0; i < H; i++) {
+      const rg = sigmoid(A[a + i] + A[r + i]), u = sigmoid(A[a + H + i] + A[r + H + i]);
+      const n = Math.tanh(A[a + 2 * H + i] + rg * A[r + 2 * H + i]);
+      S[h + i] = (1 - u) * n + u * S[h + i];
+    }
+  } else {
+    for (let i = 0; i < H; i++) S[h + i] = Math.tanh(A[a + i]);
+  }
+}
+
+/** One step in place: read input x (a digit, or -1) into the flat state s (Float64Array of m.dim). */
+function step(m, s, x) {
+  const { H, L, G, sums } = m, acc = sums.subarray(0, G), rec = sums.subarray(G);
+  for (let k = 0; k < L; k++) {
+    const { wi, wh, bi, bh, inputs } = m.layers[k];
+    const h = k * H; // this layer's h in s; its input is x, or the layer below's new h
+    acc.set(bi);
+    if (k === 0) for (let i = 0; i < G; i++) acc[i] += wi[i] * x;
+    else accumulate(wi, s, (k - 1) * H, inputs, acc, G);
+    if (m.gru) rec.set(bh);
+    accumulate(wh, s, h, H, m.gru ? rec : acc, G);
+    cell(m, sums, 0, G, s, h, L * H + k * H);
+  }
+}
+
+/** P(a -1 was seen) = sigmoid(head . top layer's h). */
+function decision(m, s) {
+  let z = m.bias;
+  const top = (m.L - 1) * m.H;
+  for (let i = 0; i < m.H; i++) z += m.head[i] * s[top + i];
+  return sigmoid(z);
+}
+
+/** The decision after every token, and the flat state after every token (T x dim, row-major). */
+function trace(m, tokens) {
+  const T = tokens.length;
+  const s = new Float64Array(m.dim);
+  const p = new Float64Array(T), states = new Float64Array(T * m.dim);
+  for (let t = 0; t < T; t++) {
+    step(m, s, tokens[t]);
+    p[t] = decision(m, s);
+    states.set(s, t * m.dim);
+  }
+  return { p, states };
+}
+
+/** A seeded stream of digits 0..9 (mulberry32): the same digits for every model and in every browser. */
+function digits(seed, n) {
+  let a = seed >>> 0;
+  const out = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 10);
+  }
+  return out;
+}
+
+// The memory view's hot loop, out += W^T v, as WebAssembly SIMD (two float64 lanes, four inputs a pass): it
+// runs 100,000 steps several times as fast as the same loop in JavaScript, and sums the same products in float64.
+// (func (param $w $v $out $n $g i32): for j in 0..n by 4, for i in 0..g by 2: out[i..i+2] += W[j..j+4, i..i+2]^T v[j..j+4])
+const MV_BODY = [
+  0x02, 0x07,0x7f, 0x04,0x7b,
+  0x20,0x04,0x41,0x03,0x74,0x21,0x05,
+  0x41,0x00,0x21,0x06,
+  0x02,0x40, 0x03,0x40,
+  0x20,0x06,0x20,0x03,0x4f,0x0d,0x01,
+  0x20,0x01,0x20,0x06,0x41,0x03,0x74,0x6a,0x21,0x09,
+  0x20,0x09,0x2b,0x03,0x00,0xfd,0x14,0x21,0x0c,
+  0x20,0x09,0x2b,0x03,0x08,0xfd,0x14,0x21,0x0d,
+  0x20,0x09,0x2b,0x03,0x10,0xfd,0x14,0x21,0x0e,
+  0x20,0x09,0x2b,0x03,0x18,0xfd,0x14,0x21,0x0f,
+  0x20,0x00,0x20,0x06,0x20,0x05,0x6c,0x6a,0x21,0x08,
+  0x41,0x00,0x21,0x07,
+  0x02,0x40, 0x03,0x40,
+  0x20,0x07,0x20,0x05,0x4f,0x0d,0x01,
+  0x20,0x02,0x20,0x07,0x6a,0x21,0x09,
+  0x20,0x08,0x20,0x07,0x6a,0x21,0x0a,
+  0x20,0x09,
+  0x20,0x09,0xfd,0x00,0x04,0x00,
+  0x20,0x0a,0xfd,0x00,0x04,0x00,0x20,0x0c,0xfd,0xf2,0x01,0xfd,0xf0,0x01,
+  0x20,0x0a,0x20,0x05,0x6a,0x22,0x0b,0xfd,0x00,0x04,0x00,0x20,0x0d,0xfd,0xf2,0x01,0xfd,0xf0,0x01,
+  0x20,0x0b,0x20,0x05,0x6a,0x22,0x0b,0xfd,0x00,0x04,0x00,0x20,0x0e,0xfd,0xf2,0x01,0xfd,0xf0,0x01,
+  0x20,0x0b,0x20,0x05,0x6a,0xfd,0x00,0x04,0x00,0x20,0x0f,0xfd,0xf2,0x01,0xfd,0xf0,0x01,
+  0xfd,0x0b,0x04,0x00,
+  0x20,0x07,0x41,0x10,0x6a,0x21,0x07,
+  0x0c,0x00, 0x0b, 0x0b,
+  0x20,0x06,0x41,0x04,0x6a,0x21,0x06,
+  0x0c,0x00, 0x0b, 0x0b, 0x0b,
+];
+
+function leb(n) {
+  const out = [];
+  do {
+    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n);
+  return out;
+}
+
+/** The compiled module, or null where this browser has no WebAssembly SIMD. */
+const MV_MODULE = (() => {
+  const fn = [...leb(MV_BODY.length), ...MV_BODY];
+  const bytes = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x09, 0x01, 0x60, 0x05, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00, // type: (i32 x 5) -> ()
+    0x02, 0x0a, 0x01, 0x01, 0x6d, 0x03, 0x6d, 0x65, 0x6d, 0x02, 0x00, 0x01, // import m.mem: a memory
+    0x03, 0x02, 0x01, 0x00, 0x07, 0x06, 0x01, 0x02, 0x6d, 0x76, 0x00, 0x00, // function 0, exported as "mv"
+    0x0a, ...leb(fn.length + 1), 0x01, ...fn]);
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/** A model's step and decision over a state of its own, in WebAssembly memory where it can: {step(x), decision()}. */
+function stepper(m) {
+  if (!MV_MODULE) {
+    const s = new Float64Array(m.dim);
+    return { step: (x) => step(m, s, x), decision: () => decision(m, s) };
+  }
+  // float64 slots: each layer's W_ih^T and W_hh^T (rows padded to 4 inputs, zeros; columns to Gp), h, c, the sums
+  const { H, L, G } = m, Hp = Math.ceil(H / 4) * 4, Gp = Math.ceil(G / 2) * 2;
+  let top = 0;
+  const take = (n) => (top += n) - n;
+  const at = m.layers.map((l) => ({ wi: take(Math.ceil(l.inputs / 4) * 4 * Gp), wh: take(Hp * Gp), h: take(Hp),
+                                    c: take(Hp) }));
+  const acc = take(Gp), rec = take(Gp);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((8 * top) / 65536) + 1 });
+  const mv = new WebAssembly.Instance(MV_MODULE, { m: { mem: memory } }).exports.mv;
+  const M = new Float64Array(memory.buffer);
+  m.layers.forEach((l, k) => {
+    for (let j = 0; j < l.inputs; j++) M.set(l.wi.subarray(j * G, (j + 1) * G), at[k].wi + j * Gp);
+    for (let j = 0; j < H; j++) M.set(l.wh.subarray(j * G, (j + 1) * G), at[k].wh + j * Gp);
+  });
+  return {
+    step(x) {
+      for (let k = 0; k < L; k++) {
+        const l = m.layers[k], a = at[k];
+        if (k === 0) for (let i = 0; i < G; i++) M[acc + i] = l.bi[i] + l.wi[i] * x;
+        else {
+          M.set(l.bi, acc);
+          mv(8 * a.wi, 8 * at[k - 1].h, 8 * acc, Hp, Gp);
+        }
+        if (m.gru) M.set(l.bh, rec);
+        mv(8 * a.wh, 8 * a.h, 8 * (m.gru ? rec : acc), Hp, Gp);
+        cell(m, M, acc, rec, M, a.h, a.c);
+      }
+    },
+    decision() {
+      let z = m.bias;
+      for (let i = 0, h = at[L - 1].h; i < H; i++) z += m.head[i] * M[h + i];
+      return sigmoid(z);
+    },
+  };
+}
+
+/** Steps from..to of the memory run: read xs[d - 1] at distance d (the -1 was distance 0), P into out. */
+function advance(run, xs, from, to, out) {
+  for (let d = from; d < to; d++) {
+    run.step(xs[d - 1]);
+    out[d - from] = run.decision();
+  }
+}
+
+/** The memory run, a chunk at a time: a -1, then n seeded digits; yields {from, p}: P at distances from.. */
+function* memoryChunks(m, n, seed, chunk = 8192) {
+  const xs = digits(seed, n), run = stepper(m);
+  run.step(-1);
+  const size = Math.min(chunk, n + 1), first = new Float64Array(size);
+  first[0] = run.decision();
+  advance(run, xs, 1, size, first.subarray(1));
+  yield { from: 0, p: first }; // a worker hands p's buffer over: first is empty from here on
+  for (let from = size; from <= n; from += chunk) {
+    const p = new Float64Array(Math.min(chunk, n + 1 - from));
+    advance(run, xs, from, from + p.length, p);
+    yield { from, p };
+  }
+}
+
+// In a Web Worker: {config, tensors, n, seed} in; {from, p} chunks, then {done, ms} out
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  self.onmessage = (e) => {
+    const { config, tensors, n, seed } = e.data;
+    const t0 = performance.now();
+    for (const { from, p } of memoryChunks(makeModel(config, tensors), n, seed)) {
+      self.postMessage({ from, p }, [p.buffer]);
+    }
+    self.postMessage({ done: true, ms: performance.now() - t0 });
+  };
+}
