@@ -161,6 +161,7 @@ function runMemory(which) {
   }
   memory.started = performance.now();
   memory.ms = null;
+  $("memory-box").dataset.state = "running"; // at once: a reader must not see the last run's "done"
   for (const m of which) {
     const r = { p: new Float64Array(memory.n + 1), filled: 0, done: false };
     memory.results.set(m.key, r);

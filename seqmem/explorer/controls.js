@@ -105,7 +105,8 @@ function wire() {
     $(id).addEventListener("mousemove", (e) => select(hit.traces.step(e.clientX - e.target.getBoundingClientRect().left)));
   }
   document.addEventListener("keydown", (e) => {
-    if (e.target.matches("input, textarea, select") || e.altKey || e.ctrlKey || e.metaKey) return;
+    if ((e.target instanceof Element && e.target.matches("input, textarea, select")) || e.altKey || e.ctrlKey ||
+        e.metaKey) return;
     const jump = e.shiftKey ? 10 : 1;
     const to = { ArrowLeft: view.selected - jump, ArrowRight: view.selected + jump, Home: 0,
                  End: view.tokens.length - 1 }[e.key];
