@@ -68,7 +68,7 @@ function renderSelection() {
     const p = r.p[s];
     return [" ", label(r.m), ` P = ${p.toFixed(5)} (${p > 0.5 ? "seen" : "no -1"})`];
   }));
-  hit.traces = drawTraces($("traces"), widthOf($("traces-box")), 260, runs, view.tokens, s);
+  hit.traces = drawTraces($("traces"), widthOf($("traces-box")), 320, runs, view.tokens, s);
   const panels = runs.filter((r) => r.m.pipeline);
   const panelWidth = Math.max(260, Math.min(460, Math.floor(widthOf($("planes")) / Math.max(panels.length, 1)) - 12));
   for (const r of panels) {
