@@ -36,24 +36,31 @@ function label(m) {
   return span;
 }
 
-function widthOf(el) {
-  return Math.max(280, Math.floor(el.getBoundingClientRect().width));
+const widths = new Map(); // measured once per resize: measuring after an edit would force a layout each time
+
+function widthOf(id) {
+  if (!widths.has(id)) widths.set(id, Math.max(280, Math.floor($(id).getBoundingClientRect().width)));
+  return widths.get(id);
 }
 
 // --- drawing ---------------------------------------------------------------------------------
 
 function renderCells() {
-  const box = $("cells");
+  const box = $("cells"), cells = box.children;
   box.classList.toggle("dense", view.tokens.length > 60);
-  const cells = view.tokens.map((t, i) => {
+  while (cells.length > view.tokens.length) box.lastChild.remove();
+  while (cells.length < view.tokens.length) { // one button per step, reused from edit to edit
     const b = document.createElement("button");
-    b.textContent = t;
-    b.dataset.step = i;
+    b.dataset.step = cells.length;
+    box.append(b);
+  }
+  view.tokens.forEach((t, i) => {
+    const b = cells[i], text = String(t);
+    if (b.textContent === text) return;
+    b.textContent = text;
     b.className = t === -1 ? "cell minus" : "cell";
     b.title = t === -1 ? `step ${i}: the -1; click to take it away` : `step ${i}: click to put the -1 here`;
-    return b;
   });
-  box.replaceChildren(...cells);
   $("typed").value === view.tokens.join(" ") || document.activeElement === $("typed") ||
     ($("typed").value = view.tokens.join(" "));
   $("length").textContent = `${view.tokens.length} step${view.tokens.length > 1 ? "s" : ""}`;
@@ -68,9 +75,9 @@ function renderSelection() {
     const p = r.p[s];
     return [" ", label(r.m), ` P = ${p.toFixed(5)} (${p > 0.5 ? "seen" : "no -1"})`];
   }));
-  hit.traces = drawTraces($("traces"), widthOf($("traces-box")), 320, runs, view.tokens, s);
+  hit.traces = drawTraces($("traces"), widthOf("traces-box"), 320, runs, view.tokens, s);
   const panels = runs.filter((r) => r.m.pipeline);
-  const panelWidth = Math.max(260, Math.min(460, Math.floor(widthOf($("planes")) / Math.max(panels.length, 1)) - 12));
+  const panelWidth = Math.max(260, Math.min(460, Math.floor(widthOf("planes") / Math.max(panels.length, 1)) - 12));
   for (const r of panels) {
     hit.planes[r.m.key] = drawPlane($(`plane-${r.m.key}`), panelWidth, Math.round(panelWidth * 0.9), r.m,
                                     view.tokens, r.states, s);
@@ -127,7 +134,7 @@ function buildPlanes() {
 function drawMemoryNow() {
   memory.drawPending = false;
   const list = models.filter((m) => memory.results.has(m.key)).map((m) => ({ style: m.style, ...memory.results.get(m.key) }));
-  drawMemory($("memory"), widthOf($("memory-box")), 280, list, memory.n);
+  drawMemory($("memory"), widthOf("memory-box"), 280, list, memory.n);
   const done = list.filter((r) => r.done).length;
   $("memory-summary").replaceChildren(...models.filter((m) => memory.results.has(m.key)).map((m) => {
     const r = memory.results.get(m.key), li = document.createElement("li"), d = forgets(r.p, r.filled);

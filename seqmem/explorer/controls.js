@@ -142,7 +142,11 @@ function wire() {
   let resizing = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizing);
-    resizing = setTimeout(() => { render(false); drawMemoryNow(); }, 100);
+    resizing = setTimeout(() => {
+      widths.clear();
+      render(false);
+      drawMemoryNow();
+    }, 100);
   });
 }
 
