@@ -37,6 +37,7 @@ from tests.browser import (  # noqa: E402
     drop,
     launch,
     memory_done,
+    model_path,
     open_page,
     page_digits,
     random_state,
@@ -116,7 +117,7 @@ def committed_agreement(page) -> None:
 
 def library_agreement(page, rng: np.random.Generator) -> None:
     flavors = [m["key"] for m in page.evaluate("explorer.models()") if m["pipeline"]]
-    ckpts = {f: read_checkpoint(ROOT / "models" / f"{f}.pt") for f in flavors}
+    ckpts = {f: read_checkpoint(model_path(ROOT, f)) for f in flavors}
     worst, disagree, lengths = 0.0, 0, []
     for i in range(100):
         T = int(np.exp(rng.uniform(0, np.log(1000))))

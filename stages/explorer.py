@@ -34,7 +34,8 @@ def main(args) -> None:
     for f in flavors:
         ckpt = read_checkpoint(args.model.replace("{flavor}", f))
         if ckpt.flavor != f:
-            raise ArtifactError(f"{args.model.replace('{flavor}', f)}: holds a {ckpt.flavor}, not a {f}")
+            raise ArtifactError(f"{args.model.replace('{flavor}', f)}: its config says flavor {ckpt.flavor!r}, "
+                                f"but it stands for {f!r} in `flavors`")
         points = read_csv(Path(args.fixed_points) / f"{f}.csv", POINT_COLUMNS)
         trajectories = read_csv(Path(args.trajectories) / f"{f}.csv", ("pc1", "pc2"))
         dim = ckpt.hidden_size * ckpt.num_layers * (2 if f == "lstm" else 1)

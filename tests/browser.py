@@ -10,12 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]
 NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: `apt-get install chromium` "
                                                              "(.ci/run installs it where missing)")
+
+
+def model_path(repo: Path, flavor: str) -> Path:
+    """A model's checkpoint as dvc.yaml names it for stage explorer (models/{flavor}.pt, or .safetensors)."""
+    cmd = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]["explorer"]["cmd"].split()
+    return repo / cmd[cmd.index("--model") + 1].replace("{flavor}", flavor)
 
 
 def launch() -> Iterator:

@@ -18,6 +18,7 @@ from seqmem.checkpoint import read_checkpoint
 from seqmem.core.config import weight_shapes
 from seqmem.explorer import SCRIPTS
 from stages import explorer
+from tests.browser import model_path
 from tests.helpers import ENV, ROOT, sh
 
 MAX_PAGE = 300_000  # bytes: the budget for the whole page, models included
@@ -30,7 +31,7 @@ def page_data(html: str) -> dict:
 
 
 def args(repo: Path, out: Path, **change: str) -> list[str]:
-    given = {"--model": str(repo / "models/{flavor}.pt"), "--fixed-points": str(repo / "plots/fixed_points"),
+    given = {"--model": str(model_path(repo, "{flavor}")), "--fixed-points": str(repo / "plots/fixed_points"),
              "--trajectories": str(repo / "plots/trajectories"), "--plane": str(repo / "plots/plane"),
              "--out": str(out)} | change
     return ["--params", str(repo / "params.yaml"), *[x for kv in given.items() for x in kv]]
@@ -40,7 +41,7 @@ def test_the_page_holds_every_models_weights_bit_for_bit(repro_repo):
     data = page_data((repro_repo / "plots/explorer.html").read_text())
     assert [m["flavor"] for m in data["models"]] == ["rnn", "lstm"]
     for m in data["models"]:
-        ckpt = read_checkpoint(repro_repo / f"models/{m['flavor']}.pt")
+        ckpt = read_checkpoint(model_path(repro_repo, m["flavor"]))
         flat = np.frombuffer(base64.b64decode(m["weights"]), "<f4")
         offset = 0
         for key, shape in weight_shapes(ckpt.flavor, ckpt.hidden_size, ckpt.num_layers).items():
@@ -82,12 +83,12 @@ def _spoil_plane(repo: Path) -> None:
 
 
 def _swap_models(repo: Path) -> None:
-    shutil.copy(repo / "models/rnn.pt", repo / "models/lstm.pt")
+    shutil.copy(model_path(repo, "rnn"), model_path(repo, "lstm"))
 
 
 @pytest.mark.parametrize("spoil, expect", [
     (_spoil_plane, "plots/plane/lstm.json: expected {'mean': 16 numbers"),
-    (_swap_models, "models/lstm.pt: holds a rnn, not a lstm"),
+    (_swap_models, "its config says flavor 'rnn', but it stands for 'lstm' in `flavors`"),
     (lambda repo: (repo / "plots/fixed_points/rnn.csv").write_text("model,digit\nRNN,1\n"),
      "plots/fixed_points/rnn.csv: expected a non-empty CSV with columns"),
     (lambda repo: (repo / "plots/plane/rnn.json").unlink(), "missing"),
@@ -103,7 +104,7 @@ def test_a_bad_input_is_one_line_and_no_page(spoil, expect, repo, tmp_path, caps
 
 def test_a_model_path_without_its_flavor_is_refused(repro_repo, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        explorer.cli(args(repro_repo, tmp_path / "page.html", **{"--model": str(repro_repo / "models/rnn.pt")}))
+        explorer.cli(args(repro_repo, tmp_path / "page.html", **{"--model": str(model_path(repro_repo, "rnn"))}))
     assert "--model: must name each model's path with {flavor}" in capsys.readouterr().err
 
 

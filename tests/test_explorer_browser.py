@@ -20,6 +20,7 @@ from tests.browser import (
     drop,
     launch,
     memory_done,
+    model_path,
     open_page,
     page_digits,
     random_state,
@@ -159,7 +160,7 @@ def test_the_memory_run_is_the_librarys_on_the_same_digits(browser, repro_repo):
     result = memory_done(page)
     X = np.concatenate([[-1], page_digits(5, 3000)])[None, :, None]  # a -1, then the page's digits
     for flavor in result["results"]:
-        p = decisions(read_checkpoint(repro_repo / "models" / f"{flavor}.pt"), X)[0]
+        p = decisions(read_checkpoint(model_path(repro_repo, flavor)), X)[0]
         drawn = np.array(page.evaluate(f"explorer.memoryP('{flavor}', 3001)"))
         assert np.abs(drawn - p).max() <= 1e-5, flavor
     page.context.close()
@@ -168,7 +169,7 @@ def test_the_memory_run_is_the_librarys_on_the_same_digits(browser, repro_repo):
 @pytest.mark.slow  # 100 sequences of up to 1,000 steps, each through the page and the library: ~15 s
 def test_the_page_of_a_real_repro_agrees_with_the_library_on_random_sequences(browser, repro_repo):
     page = open_page(browser, repro_repo / "plots" / "explorer.html")
-    ckpts = {f: read_checkpoint(repro_repo / "models" / f"{f}.pt") for f in traces(page)}
+    ckpts = {f: read_checkpoint(model_path(repro_repo, f)) for f in traces(page)}
     rng = np.random.default_rng(30)
     worst, disagree = 0.0, 0
     for i in range(100):  # lengths 1..1000, log-uniform; a -1 in half of them
