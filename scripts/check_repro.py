@@ -1,7 +1,11 @@
 """Check that the committed results come from the committed code and params.
 
-    python scripts/check_repro.py               # exact: dvc.lock and every tracked output bit for bit
-    python scripts/check_repro.py --tolerance   # where the pinned arithmetic can't hold: metrics within tolerances
+    python scripts/check_repro.py               # picks its mode from this machine, and says which and why
+    python scripts/check_repro.py --exact       # dvc.lock and every tracked output bit for bit
+    python scripts/check_repro.py --tolerance   # metrics within tolerances
+
+Exact is the mode on Linux x86-64 with AVX2 under the pinned arithmetic (seqmem.core.numerics);
+anywhere else, or where a variable of yours overrides the pin (MKL_CBWR=AUTO, say), tolerance.
 
 It fails (exit 1), naming the stages and files, if:
 - a stage is stale: its code or params changed since dvc.lock was written (outputs that a fresh
@@ -139,10 +143,18 @@ def out_of_tolerance(diff: dict, tolerances: dict[str, float]) -> list[str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tolerance", action="store_true", help="compare metrics within tolerances, not bytes")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--tolerance", action="store_true", help="compare metrics within tolerances, not bytes")
+    mode.add_argument("--exact", action="store_true", help="compare bytes, even where the arithmetic isn't pinned")
     args = p.parse_args()
     t0 = time.perf_counter()
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    from seqmem.core.numerics import exactness  # pins on x86-64 (a variable you set wins): the stages inherit it
+
+    exact_here, why = exactness()
+    args.tolerance = args.tolerance or (not exact_here and not args.exact)
+    print(f"check_repro: {'within tolerance' if args.tolerance else 'bit for bit'}: {why}")
     if not Path("dvc.lock").is_file():
         print(f"check_repro: FAIL: {ROOT}/dvc.lock is missing, so there is nothing to compare against; "
               "restore it (git checkout dvc.lock), or run `dvc repro` and commit it")
@@ -192,6 +204,9 @@ def main() -> int:
         print(f"check_repro: OK: the committed results reproduce {mode} "
               f"(stages run: {', '.join(ran) or 'none'}; {time.perf_counter() - t0:.1f} s)")
         return 0
+    if not args.tolerance and not exact_here:  # asked for exact where it can't hold: the environment, not the code
+        print(f"check_repro: FAIL, and expected here: {why}")
+        return 1
     print("check_repro: FAIL: the committed results do not come from the committed code and params.")
     print(f"stages that ran: {', '.join(ran) or 'none'}")
     for problem in problems:
