@@ -142,7 +142,7 @@ def load() -> None:
         for flavor in ("rnn", "lstm"):
             code = f"import sys; from seqmem.cli import main; main(sys.argv[1:]); {peak}"
             t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.pt", "--file",
+            out = subprocess.run([sys.executable, "-c", code, "--model", f"models/{flavor}.safetensors", "--file",
                                   f"{tmp}/seq.txt"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
             *report, rss = out.stdout.strip().splitlines()
             print(f"seqmem-probe {flavor:>4}, 100,000 steps: {time.perf_counter() - t:4.1f} s, peak RSS "

@@ -46,7 +46,7 @@ root, flavor = sys.argv[1], sys.argv[2]
 params = load_params(f"{root}/params.yaml")
 e = EvalConfig.from_dict(params["evaluate"], "evaluate")
 r = RetentionConfig.from_dict(params["retention"], "retention")
-model, val = load_checkpoint(f"{root}/models/{flavor}.pt"), load_valset(f"{root}/data/val.npz")
+model, val = load_checkpoint(f"{root}/models/{flavor}.safetensors"), load_valset(f"{root}/data/val.npz")
 out = {"mac": {"rnn": 1, "gru": 3, "lstm": 4}[flavor] * model.hidden_size * (1 + model.hidden_size)}
 t = time.perf_counter(); metrics, _ = record(model, val, e); out["evaluate"] = time.perf_counter() - t
 out["evaluate_steps"] = val.X.shape[0] * val.X.shape[1] + e.num_sequences * sum(e.lengths)

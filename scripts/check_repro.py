@@ -1,7 +1,11 @@
 """Check that the committed results come from the committed code and params.
 
-    python scripts/check_repro.py               # exact: dvc.lock and every tracked output bit for bit
-    python scripts/check_repro.py --tolerance   # where the pinned arithmetic can't hold: metrics within tolerances
+    python scripts/check_repro.py               # picks its mode from this machine, and says which and why
+    python scripts/check_repro.py --exact       # dvc.lock and every tracked output bit for bit
+    python scripts/check_repro.py --tolerance   # metrics within tolerances
+
+Exact is the mode on Linux x86-64 with AVX2 under the pinned arithmetic (seqmem.core.numerics);
+anywhere else, or where a variable of yours overrides the pin (MKL_CBWR=AUTO, say), tolerance.
 
 It fails (exit 1), naming the stages and files, if:
 - a stage is stale: its code or params changed since dvc.lock was written (outputs that a fresh
@@ -109,6 +113,33 @@ def disk_mismatches(lock: dict, root: Path = Path(".")) -> list[str]:
     return bad
 
 
+def contradictions(lock: dict, defined: set[str]) -> list[str]:
+    """Models on disk whose recorded flavor or training params are not params.yaml's: one line each.
+
+    DVC can't see these: two `dvc exp run -S` at once in one workspace can leave a model trained
+    under one run's params beside a dvc.lock and params.yaml of the other's, and `dvc repro` then
+    says "up to date".
+    """
+    from seqmem.checkpoint import check_provenance, read_checkpoint
+    from seqmem.core.artifacts import ArtifactError
+    from seqmem.core.config import ConfigError
+    from stages.common import load_params, trained_from
+
+    params, found = load_params("params.yaml"), []
+    for name, stage in lock.get("stages", {}).items():
+        if not name.startswith("train@") or name not in defined:
+            continue
+        flavor = name.split("@", 1)[1]
+        for out in stage.get("outs", []):
+            path = Path(out["path"])
+            if path.suffix == ".safetensors" and path.is_file():
+                try:
+                    check_provenance(read_checkpoint(path), path, flavor, trained_from(params, flavor))
+                except (ArtifactError, ConfigError) as e:
+                    found.append(f"  {e}")
+    return found
+
+
 def table(diff: dict, head: str) -> str:
     """A `dvc metrics/params diff --md`-style table of {path: {key: {old, new}}}, or a note."""
     rows = [f"| {path} | {key} | {d.get('old')} | {d.get('new')} |"
@@ -139,14 +170,22 @@ def out_of_tolerance(diff: dict, tolerances: dict[str, float]) -> list[str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tolerance", action="store_true", help="compare metrics within tolerances, not bytes")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--tolerance", action="store_true", help="compare metrics within tolerances, not bytes")
+    mode.add_argument("--exact", action="store_true", help="compare bytes, even where the arithmetic isn't pinned")
     args = p.parse_args()
     t0 = time.perf_counter()
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    from seqmem.core.numerics import exactness  # pins on x86-64 (a variable you set wins): the stages inherit it
+
     if not Path("dvc.lock").is_file():
         print(f"check_repro: FAIL: {ROOT}/dvc.lock is missing, so there is nothing to compare against; "
               "restore it (git checkout dvc.lock), or run `dvc repro` and commit it")
         return 2
+    exact_here, why = exactness()
+    args.tolerance = args.tolerance or (not exact_here and not args.exact)
+    print(f"check_repro: {'within tolerance' if args.tolerance else 'bit for bit'}: {why}")
     os.environ["DVC_NO_ANALYTICS"] = "1"
     from dvc.repo import Repo  # DVC's own API: one process instead of five `dvc` commands (3 s less)
 
@@ -158,6 +197,13 @@ def main() -> int:
     dirty = git("status", "--porcelain").strip()
     if dirty:
         print(f"check_repro: note: uncommitted changes before the check; they count as drift:\n{dirty}")
+    contradicted = contradictions(lock, defined)
+    if contradicted:  # neither the code's fault nor a result: nothing here may be committed
+        print("check_repro: FAIL: a model contradicts params.yaml, so the results beside it are not this "
+              "pipeline's:\n" + "\n".join(contradicted))
+        print("This is not a result to commit. Two `dvc exp run`s at once in one workspace leave this "
+              "(docs/experiments.md#one-at-a-time); retrain what the lines above name, then `dvc repro`.")
+        return 1
     stale = stale_reasons(repo.status(), produced(lock))
     try:
         # run_cache=False: a stale stage must really run, not be restored from an earlier run's outputs
@@ -192,6 +238,9 @@ def main() -> int:
         print(f"check_repro: OK: the committed results reproduce {mode} "
               f"(stages run: {', '.join(ran) or 'none'}; {time.perf_counter() - t0:.1f} s)")
         return 0
+    if not args.tolerance and not exact_here:  # asked for exact where it can't hold: the environment, not the code
+        print(f"check_repro: FAIL, and expected here: {why}")
+        return 1
     print("check_repro: FAIL: the committed results do not come from the committed code and params.")
     print(f"stages that ran: {', '.join(ran) or 'none'}")
     for problem in problems:
@@ -199,7 +248,12 @@ def main() -> int:
     print(f"\nmetrics, committed (HEAD) vs reproduced (workspace):\n{table(metrics_diff, 'Metric')}")
     params_diff = repo.params.diff(a_rev="HEAD").get("diff", {})
     print(f"\nparams, committed (HEAD) vs workspace:\n{table(params_diff, 'Param')}")
-    print("\nTo fix: run `dvc repro` and commit dvc.lock with the metrics and plot files it changes.")
+    if args.tolerance:
+        print("\nTo fix: the metrics above moved past their tolerance here; if the code or params changed on "
+              "purpose, commit what `dvc repro` makes on Linux x86-64 (the exact mode), not here.")
+    else:
+        print("\nTo fix: if you changed code or params on purpose, run `dvc repro` and commit dvc.lock with the "
+              "metrics and plot files it changes; if not, `git checkout` them back.")
     return 1
 
 

@@ -1,41 +1,43 @@
-"""A checkpoint read without torch: its config and float32 weights as numpy, everything checked first.
+"""A checkpoint: a safetensors file of float32 weights, with the model's config and training params in its metadata.
 
-save_checkpoint (seqmem.model) writes torch's zip format: a pickle that names its tensors' storages,
-and one raw little-endian file per storage. A stage that only runs the inference kernel reads that
-here and never imports torch (1.2-2 s a process). The pickle is input from outside: the unpickler
-below resolves no global but three, so a crafted file can't run code; a torch global it meets (a
-sparse layout, a torch.Size) becomes an inert placeholder that the checks then refuse by name.
+safetensors executes nothing and validates its layout (dtypes, shapes, offsets, overlaps, truncation)
+when it loads. On top of that, the reader caps the header, rejects duplicate keys (which safetensors
+would let the last one win) and checks every tensor's name, dtype and shape against the config
+before any weight is read. Reading needs numpy, not torch, so a stage that only infers never pays
+for `import torch`. One metadata key only: safetensors writes several in a random order (#584).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-import pickle
-import zipfile
-from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from seqmem.core.artifacts import ArtifactError, reason
-from seqmem.core.config import MAX_WEIGHTS, ConfigError, ModelConfig, shown, weight_shapes
+from seqmem.core.artifacts import ArtifactError, atomic_path, reason
+from seqmem.core.config import MAX_WEIGHTS, ConfigError, ModelConfig, TrainConfig, shown, weight_shapes
 
-MAX_CHECKPOINT_BYTES = 4 * MAX_WEIGHTS + (1 << 20)  # the largest model's float32 weights, the pickle and the zip
-MAX_PICKLE_BYTES = 1 << 20  # the pickle holds only keys and the config: a few KB
-
-# torch's legacy storage class names, as torch.save writes them, and their dtypes
-DTYPES = {"Float": "float32", "Double": "float64", "Half": "float16", "BFloat16": "bfloat16", "Long": "int64",
-          "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool",
-          "ComplexFloat": "complex64", "ComplexDouble": "complex128"}
+FORMAT = 1  # the metadata document's layout; a reader refuses any other
+META_KEY = "seqmem"
+MAX_HEADER_BYTES = 1 << 16  # the largest model's header (16 layers of names, shapes, offsets, the metadata): ~8 KB
+MAX_CHECKPOINT_BYTES = 8 + MAX_HEADER_BYTES + 4 * MAX_WEIGHTS
+PICKLE_ZIP = b"PK\x03\x04"  # what torch.save writes: a zip holding a pickle
 
 
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
-    """A trained model as save_checkpoint wrote it: its config and its float32 weights, (out, in) as torch lays them."""
+    """A trained model: its config, float32 weights (out, in) as torch lays them, and the params it was trained from.
+
+    `train` is params.yaml's `train` section as the model saw it: the shared keys and its own flavor's
+    section; None for a model built outside train().
+    """
 
     config: ModelConfig
     state_dict: dict[str, np.ndarray]
+    train: dict[str, Any] | None = None
 
     @property
     def flavor(self) -> str:
@@ -50,88 +52,31 @@ class Checkpoint:
         return self.config.num_layers
 
 
-@dataclasses.dataclass(frozen=True)
-class Unread:
-    """A torch object the pickle holds and seqmem does not read (a sparse or int64 tensor): named, for the message."""
+def write_checkpoint(ckpt: Checkpoint, path: str | Path) -> None:
+    """Write atomically; the same model gives the same bytes, whatever order its weights come in."""
+    from safetensors.numpy import save  # only where a model is written
 
-    kind: str
-
-    def __call__(self, *args, **kwargs) -> Unread:
-        return self  # a placeholder global "called" by the pickle stays a placeholder: nothing runs
-
-
-@dataclasses.dataclass(frozen=True)
-class _Storage:
-    dtype: str
-    key: str
-    numel: int
+    doc = {"format": FORMAT, "config": dataclasses.asdict(ckpt.config), "train": ckpt.train}
+    meta = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    # contiguous copies: safetensors 0.8.0 writes a non-contiguous array's memory, not its values (#825)
+    arrays = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in sorted(ckpt.state_dict.items())}
+    data = save(arrays, metadata={META_KEY: meta})
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
-class _Unpickler(pickle.Unpickler):
-    """torch.save's pickle, with storages read from the zip as numpy and no other code reachable."""
-
-    def __init__(self, zf: zipfile.ZipFile, root: str):
-        super().__init__(zf.open(f"{root}/data.pkl"))
-        self.zf, self.root = zf, root
-        self.storages: dict[str, np.ndarray] = {}  # key -> its values, read once however many tensors view it
-        self.values = 0  # values copied out so far
-        order = zf.read(f"{root}/byteorder") if f"{root}/byteorder" in zf.namelist() else b"little"
-        if order not in (b"little", b"big"):
-            raise pickle.UnpicklingError(f"byteorder {order[:20]!r}")
-        self.float32 = np.dtype("<f4" if order == b"little" else ">f4")
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return self._rebuild_tensor
-        if (module, name) == ("collections", "OrderedDict"):
-            return OrderedDict
-        if module == "torch" and name.endswith("Storage"):
-            return Unread(name[:40])  # its dtype, read in persistent_load
-        if module.split(".")[0] == "torch":
-            return Unread(name.removeprefix("_rebuild_").removesuffix("_tensor")[:40])  # "sparse", "Size"...
-        raise pickle.UnpicklingError(f"it names {shown(f'{module}.{name}')}, which a checkpoint never holds")
-
-    def persistent_load(self, pid: object) -> _Storage:
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], Unread)
-                and isinstance(pid[2], str) and type(pid[4]) is int and pid[4] >= 0):
-            raise pickle.UnpicklingError(f"unknown persistent id {shown(pid)}")
-        kind = pid[1].kind.removesuffix("Storage")
-        return _Storage(DTYPES.get(kind, kind.lower()), pid[2], pid[4])
-
-    def _rebuild_tensor(self, storage: object, offset: object, size: object, stride: object, *_) -> np.ndarray | Unread:
-        """A tensor's values: an (offset, size, stride) view of its storage, copied."""
-        if not isinstance(storage, _Storage):
-            raise pickle.UnpicklingError("a tensor without a storage")
-        if storage.dtype != "float32":
-            return Unread(storage.dtype)
-        ints = (offset, *size, *stride) if isinstance(size, tuple) and isinstance(stride, tuple) else ()
-        if not ints or len(size) != len(stride) or any(type(v) is not int or v < 0 for v in ints):
-            raise pickle.UnpicklingError(f"a tensor of size {shown(size)} and stride {shown(stride)}")
-        values = math.prod(size)
-        self.values += values  # all tensors together: many views of one storage must not each copy it
-        if self.values > MAX_WEIGHTS:
-            raise pickle.UnpicklingError(f"tensors of {self.values:,} values or more; "
-                                         f"a model has at most {MAX_WEIGHTS:,}")
-        last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))  # the last value it reads
-        if values and last >= storage.numel:
-            raise pickle.UnpicklingError(f"a tensor reads value {last:,} of a storage of {storage.numel:,}")
-        base = self._values(storage)
-        view = np.lib.stride_tricks.as_strided(base[offset:], size, [4 * s for s in stride], writeable=False)
-        return np.array(view, np.float32, order="C")  # C-contiguous, native order, writable: its own memory
-
-    def _values(self, storage: _Storage) -> np.ndarray:
-        """A storage's floats, read from the zip once however many tensors view it."""
-        if storage.key not in self.storages:
-            data = self.zf.read(f"{self.root}/data/{storage.key}")
-            if len(data) != 4 * storage.numel:
-                raise pickle.UnpicklingError(f"storage {shown(storage.key)}: {len(data):,} bytes, "
-                                             f"not {storage.numel:,} floats")
-            self.storages[storage.key] = np.frombuffer(data, self.float32)
-        return self.storages[storage.key]
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook: a key written twice is an error, not last-one-wins (safetensors audit, TOB-SFTN-7)."""
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key {shown(k)} appears twice")
+        out[k] = v
+    return out
 
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    """The checkpoint's zip, once its size, layout and unpacked size are checked: nothing is read before."""
+def _read(path: Path) -> bytes:
+    """The file's bytes, once its size says it can be a seqmem checkpoint."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -141,61 +86,129 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     if size > MAX_CHECKPOINT_BYTES:
         raise ArtifactError(f"{path}: {size:,} bytes; a seqmem checkpoint is at most {MAX_CHECKPOINT_BYTES:,} "
                             f"(a model of at most {MAX_WEIGHTS:,} weights)")
+    data = path.read_bytes()
+    if data[:4] == PICKLE_ZIP:
+        raise ArtifactError(f"{path}: a torch.save checkpoint from an earlier seqmem, which seqmem no longer reads "
+                            "(its pickle could run code); `dvc repro` retrains the pipeline's models as "
+                            "models/<flavor>.safetensors, and seqmem.model.save_checkpoint writes your own")
+    return data
+
+
+def _header(path: Path, data: bytes) -> tuple[dict, dict]:
+    """(tensor entries, metadata document), parsed from the capped header: nothing past it is touched."""
+    if len(data) < 8:
+        raise ArtifactError(f"{path}: not a seqmem checkpoint ({len(data)} bytes; a safetensors file starts with an "
+                            "8-byte header length)")
+    n = int.from_bytes(data[:8], "little")
+    if n > MAX_HEADER_BYTES or 8 + n > len(data):
+        raise ArtifactError(f"{path}: not a seqmem checkpoint (a header of {n:,} bytes in a file of {len(data):,}; "
+                            f"at most {MAX_HEADER_BYTES:,})")
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (not the zip archive torch.save writes: "
-                            f"{reason(e)})") from None
-    entries = zf.infolist()
-    unpacked = sum(e.file_size for e in entries)  # a zip bomb is small on disk
-    pickles = [e for e in entries if e.filename.endswith("/data.pkl")]
-    biggest = max((e.file_size for e in pickles), default=0)
-    if unpacked > MAX_CHECKPOINT_BYTES or biggest > MAX_PICKLE_BYTES:
-        zf.close()
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint (it unpacks to {unpacked:,} bytes, "
-                            f"{biggest:,} of them pickle; at most {MAX_CHECKPOINT_BYTES:,} and {MAX_PICKLE_BYTES:,})")
-    if len(pickles) != 1:
-        zf.close()
-        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({len(pickles)} data.pkl entries, not 1)")
-    return zf
+        header = json.loads(data[8 : 8 + n].decode("utf-8"), object_pairs_hook=_unique)
+        if not isinstance(header, dict):
+            raise ValueError(f"the header is {type(header).__name__}, not an object")
+        meta = header.pop("__metadata__", None)
+        if not isinstance(meta, dict) or list(meta) != [META_KEY] or not isinstance(meta[META_KEY], str):
+            raise ValueError(f"its metadata must hold one key, {META_KEY!r}, with a JSON document: got {shown(meta)}")
+        doc = json.loads(meta[META_KEY], object_pairs_hook=_unique)
+    except (UnicodeDecodeError, ValueError) as e:  # json's errors are ValueErrors
+        raise ArtifactError(f"{path}: not a seqmem checkpoint ({reason(e)})") from None
+    if not isinstance(doc, dict) or set(doc) != {"format", "config", "train"}:
+        got = sorted(doc, key=str) if isinstance(doc, dict) else type(doc).__name__
+        raise ArtifactError(f"{path}: its metadata must hold ['config', 'format', 'train'], got {shown(got)}")
+    if doc["format"] != FORMAT or type(doc["format"]) is not int:
+        raise ArtifactError(f"{path}: checkpoint format {shown(doc['format'])}; this seqmem reads format {FORMAT}")
+    return header, doc
 
 
-def _check_weights(path: Path, state: object, cfg: ModelConfig) -> None:
-    """Every tensor the config implies, no other, each float32 of its shape and finite."""
-    if not isinstance(state, dict):
-        raise ArtifactError(f"{path}: state_dict must be a dict of tensors, got {type(state).__name__}")
+def _check_entries(path: Path, header: dict, cfg: ModelConfig) -> None:
+    """Every tensor the config implies, no other, each F32 of its shape: before a single weight is read."""
     expected = weight_shapes(cfg.flavor, cfg.hidden_size, cfg.num_layers)
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected), key=str)
+    missing, unexpected = sorted(set(expected) - set(header)), sorted(set(header) - set(expected), key=str)
     if missing or unexpected:
-        which = f"missing {missing[0]!r}" if missing else f"unexpected key {unexpected[0]!r}"
+        which = f"missing {missing[0]!r}" if missing else f"unexpected tensor {shown(unexpected[0])}"
         raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} ({which})")
     for key, shape in expected.items():
-        v = state[key]
-        if not isinstance(v, np.ndarray):
-            got = v.kind if isinstance(v, Unread) else type(v).__name__
-            raise ArtifactError(f"{path}: {key} must be a dense float32 tensor, got {got}")
-        if v.shape != shape:
+        entry = header[key]
+        if not isinstance(entry, dict) or entry.get("dtype") != "F32":
+            got = entry.get("dtype") if isinstance(entry, dict) else entry
+            raise ArtifactError(f"{path}: {key} must be a float32 (F32) tensor, got {shown(got)}")
+        if entry.get("shape") != list(shape):
+            got = shown(entry.get("shape"))
             raise ArtifactError(f"{path}: weights do not match config {dataclasses.asdict(cfg)} "
-                                f"(size mismatch: {key} is {v.shape}, the config implies {shape})")
-        if not np.isfinite(v).all():
-            raise ArtifactError(f"{path}: weights hold NaN or inf ({key}): a diverged training run?")
+                                f"(size mismatch: {key} is {got}, the config implies {list(shape)})")
+
+
+def _train_params(path: Path, train: Any, cfg: ModelConfig) -> dict | None:
+    """The recorded training params: None, or a valid `train` section for exactly this model's flavor and shape."""
+    if train is None:
+        return None
+    try:
+        TrainConfig.from_params(train, [cfg.flavor], path="train")
+    except ConfigError as e:
+        raise ArtifactError(f"{path}: its training params are not valid: {e}") from None
+    others = sorted(set(train) - set(TrainConfig.keys()) - {cfg.flavor})
+    if others:
+        raise ArtifactError(f"{path}: its training params hold train.{others[0]}, but the model is {cfg.flavor!r}")
+    for key in ("hidden_size", "num_layers"):
+        if train[cfg.flavor][key] != getattr(cfg, key):
+            raise ArtifactError(f"{path}: its config says {key} {getattr(cfg, key)}, its training params "
+                                f"train.{cfg.flavor}.{key} {shown(train[cfg.flavor][key])}")
+    return train
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
-    """save_checkpoint's file as numpy, without torch: size, zip layout, config (the `train.<flavor>`
-    rules), and each tensor's key, dtype, shape and finiteness are checked, and no pickled code runs."""
+    """save_checkpoint's file as numpy, without torch: size, header, config (the `train.<flavor>` rules), recorded
+    params, and each tensor's name, dtype and shape are checked before any weight is read, then finiteness."""
     path = Path(path)
-    with _open_zip(path) as zf:
-        root = next(n for n in zf.namelist() if n.endswith("/data.pkl")).removesuffix("/data.pkl")
-        try:
-            ckpt = _Unpickler(zf, root).load()
-        except Exception as e:  # UnpicklingError, EOFError, KeyError, zlib's and zipfile's errors on bad files
-            raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({reason(e)})") from None
-    if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "config"}:
-        raise ArtifactError(f"{path}: expected a dict with keys ['config', 'state_dict']")
+    data = _read(path)
+    header, doc = _header(path, data)
     try:
-        cfg = ModelConfig.from_dict(ckpt["config"], "config")
+        cfg = ModelConfig.from_dict(doc["config"], "config")
     except ConfigError as e:
         raise ArtifactError(f"{path}: {e}") from None
-    _check_weights(path, ckpt["state_dict"], cfg)
-    return Checkpoint(cfg, dict(ckpt["state_dict"]))
+    _check_entries(path, header, cfg)
+    train = _train_params(path, doc["train"], cfg)
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        state = load(data)  # safetensors' own checks: offsets inside the buffer, no overlap, no gap
+    except SafetensorError as e:
+        raise ArtifactError(f"{path}: not a loadable seqmem checkpoint ({reason(e)})") from None
+    expected = weight_shapes(cfg.flavor, cfg.hidden_size, cfg.num_layers)
+    for key, shape in expected.items():
+        v = state[key]
+        if v.dtype != np.float32 or v.shape != shape:  # what the header said, read back
+            raise ArtifactError(f"{path}: {key} reads as {v.dtype} {v.shape}, not float32 {shape}")
+        if not np.isfinite(v).all():
+            raise ArtifactError(f"{path}: weights hold NaN or inf ({key}): a diverged training run?")
+    return Checkpoint(cfg, {k: np.array(state[k], order="C") for k in expected}, train)
+
+
+def _flat(d: dict, prefix: str) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        out |= _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v}
+    return out
+
+
+def check_provenance(ckpt: Checkpoint, path: str | Path, flavor: str, train: dict) -> None:
+    """Refuse a model that these params did not make: another flavor, no recorded params, or other ones.
+
+    `train` is what the model's training params must be: TrainConfig.record(flavor) of params.yaml.
+    """
+    if ckpt.flavor != flavor:
+        raise ArtifactError(f"{path}: holds an {ckpt.flavor.upper()} model, but this is the {flavor.upper()}'s "
+                            f"place; run `dvc repro -s train@{flavor}` to train it")
+    if ckpt.train is None:
+        raise ArtifactError(f"{path}: records no training params, so nothing says params.yaml made it; "
+                            f"run `dvc repro -s train@{flavor}` to train it")
+    had, want = _flat(ckpt.train, "train."), _flat(train, "train.")
+    differ = [k for k in sorted(had.keys() | want.keys()) if had.get(k, math.nan) != want.get(k, math.nan)]
+    if differ:
+        shown_keys = ", ".join(f"{k} {shown(had.get(k))} (params.yaml: {shown(want.get(k))})" for k in differ[:3])
+        more = f", and {len(differ) - 3} more" if len(differ) > 3 else ""
+        raise ArtifactError(f"{path} was trained with other params than params.yaml's: {shown_keys}{more}. Two "
+                            "`dvc exp run`s at once in one workspace do this (queue them instead); run "
+                            f"`dvc repro -f -s train@{flavor}` to retrain it")

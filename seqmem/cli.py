@@ -1,8 +1,8 @@
 """seqmem-probe: a trained model's per-step decision on a sequence you choose.
 
-    seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6
-    seqmem-probe --model models/rnn.pt "4,4,-1,2" --png trace.png
-    seqmem-probe --model models/lstm.pt --file long_sequence.txt
+    seqmem-probe --model models/lstm.safetensors 1 2 3 -1 5 6
+    seqmem-probe --model models/rnn.safetensors "4,4,-1,2" --png trace.png
+    seqmem-probe --model models/lstm.safetensors --file long_sequence.txt
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sequence", nargs="*", help="integers -1..9, space- or comma-separated")
     p.add_argument("--file", help="read the sequence from this file instead ('-': stdin); for long sequences")
-    p.add_argument("--model", required=True, help="checkpoint written by the train stage, e.g. models/lstm.pt")
+    p.add_argument("--model", required=True, help="checkpoint written by the train stage, e.g. models/lstm.safetensors")
     p.add_argument("--png", help="also write the trace as a PNG here (a .png name, not an input's)")
     p.add_argument("--table", action="store_true", help=f"print the per-step table even past {MAX_TABLE} steps")
     p.add_argument("--debug", action="store_true", help="show tracebacks (or set SEQMEM_DEBUG=1)")

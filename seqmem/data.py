@@ -20,6 +20,23 @@ def check_count(name: str, value: object) -> None:
         raise ConfigError(name, f"must be an integer >= 1, got {value!r}")
 
 
+def check_batch(shape: tuple[int, ...], name: str = "x") -> None:
+    """A batch of sequences is (N, T, 1); one sequence, (T, 1) as make_datum gives it or (T,), is refused, saying how.
+
+    torch reads a 2-D input as one unbatched sequence, so a model would return every step's decision as
+    its "final" one: a wrong answer of the right look. Refusing is the one rule that can't be misread.
+    """
+    if len(shape) == 3 and shape[2] == 1:
+        return
+    if len(shape) == 2 and shape[1] == 1:
+        raise ValueError(f"{name} has shape {shape}: one sequence, as make_datum gives it; models and decisions() "
+                         f"take a batch (N, T, 1): pass {name}[None], a batch of one")
+    if len(shape) == 1:
+        raise ValueError(f"{name} has shape {shape}: a bare sequence; models and decisions() take a batch (N, T, 1): "
+                         f"pass {name}[None, :, None], a batch of one")
+    raise ValueError(f"{name} has shape {shape}; models and decisions() take a batch of sequences, (N, T, 1)")
+
+
 def make_datum(
     size: int, rng: np.random.Generator | None = None, *, p_minus_one: float = Sequences.p_minus_one
 ) -> tuple[np.ndarray, int]:

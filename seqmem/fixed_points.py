@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from seqmem.data import check_batch
 from seqmem.model import SequenceClassifier
 from seqmem.optim import Adam
 
@@ -92,6 +93,7 @@ class Dynamics:
 
     def states(self, X: np.ndarray) -> np.ndarray:
         """The flat state after every step of sequences X (N, T, 1): (N * T, D), for starting points."""
+        check_batch(np.shape(X), "X")
         x = torch.as_tensor(np.asarray(X), dtype=torch.float64)
         out, state = [], None
         with torch.no_grad():

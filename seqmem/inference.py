@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from seqmem.checkpoint import Checkpoint
+from seqmem.data import check_batch
 
 if TYPE_CHECKING:  # a SequenceClassifier is welcome, but importing its module would import torch
     from seqmem.model import SequenceClassifier
@@ -26,9 +27,10 @@ def decision_chunks(model: Checkpoint | SequenceClassifier, X: np.ndarray, float
     chunking); the recurrent state is carried from chunk to chunk, so memory stays bounded. They
     agree with SequenceClassifier.forward() to float32 rounding (~1e-7).
     """
+    X = np.asarray(X)  # (N, T, 1); the kernel reads int64 (make_data's) or float32 in place
+    check_batch(X.shape, "X")
     from seqmem.kernels import Kernel  # numba loads only where decisions are computed
 
-    X = np.asarray(X)  # (N, T, 1); the kernel reads int64 (make_data's) or float32 in place
     X = np.ascontiguousarray(X if X.dtype in (np.int64, np.float32) else X.astype(np.float32))
     N, T = X.shape[:2]
     if last and T == 0:
@@ -50,6 +52,7 @@ def decisions(model: Checkpoint | SequenceClassifier, X: np.ndarray, progress: C
     decision_chunks' chunks put together. `progress(steps)` is called after each chunk.
     """
     X = np.asarray(X)
+    check_batch(X.shape, "X")
     N, T = X.shape[:2]
     out = None
     for t, chunk in decision_chunks(model, X, last=last):

@@ -13,57 +13,21 @@ time chunking, or on the thread count.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numba as nb
 import numpy as np
-from numba.core import caching
+
+from seqmem import kernel_cache
 
 KINDS = {"rnn": 0, "lstm": 1, "gru": 2}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 F32 = np.float32
 
 
-class _SharedCache(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
-    """numba's compiled _run in the user's cache folder, named by this file's bytes, not its path.
-
-    numba's own cache sits beside the file, so every copy of the repo compiled again (3-4 s): each
-    experiment `dvc exp run --queue` runs in a fresh checkout, and each test in a temp copy. One
-    compile per machine and version of this file now serves them all; the CPU is in numba's key.
-    """
-
-    def __init__(self, py_file: str):
-        self._py_file = py_file
-        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        digest = hashlib.sha256(Path(py_file).read_bytes()).hexdigest()[:16]
-        self._cache_path = os.path.join(home, "seqmem", "numba", digest)
-
-    def get_cache_path(self) -> str:
-        return self._cache_path
-
-    def get_source_stamp(self) -> str:
-        return self._cache_path  # the path names the content
-
-    def get_disambiguator(self) -> str:
-        return ""
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        if os.path.abspath(py_file) != os.path.abspath(__file__):
-            return None  # another module's function: numba's own places
-        locator = cls(py_file)
-        try:
-            locator.ensure_cache_path()
-        except OSError:  # no writable cache folder: numba's own places, beside the file
-            return None
-        return locator
-
-
-caching.CacheImpl._locator_classes = [_SharedCache, *caching.CacheImpl._locator_classes]
+KERNEL_CACHE = kernel_cache.install(__file__)  # where numba keeps the compiled _run: one folder per machine
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _INV_FACTORIAL = tuple(1.0 / math.factorial(d) for d in range(14))
 _POW2_FROM = -58  # 2**k for every k _exp can meet: -58..1076, inf from 1024 on
@@ -292,10 +256,13 @@ class Kernel:
         groups = -(-N // 4)  # the blocks cut between groups of four, so that only the last has a remainder
         cuts = np.minimum(np.round(np.linspace(0, groups, min(groups, WORKERS) + 1)).astype(np.int64) * 4, N)
         blocks = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-        if len(blocks) <= 1:
-            _run(self.kind, X, (0, N), t0, steps, out, *weights)
-        else:
-            with ThreadPoolExecutor(len(blocks)) as pool:
-                for f in [pool.submit(_run, self.kind, X, b, t0, steps, out, *weights) for b in blocks]:
-                    f.result()
+        def run() -> None:
+            if len(blocks) <= 1:
+                _run(self.kind, X, (0, N), t0, steps, out, *weights)
+            else:
+                with ThreadPoolExecutor(len(blocks)) as pool:
+                    for f in [pool.submit(_run, self.kind, X, b, t0, steps, out, *weights) for b in blocks]:
+                        f.result()
+
+        kernel_cache.repairing(run, KERNEL_CACHE)  # a broken cache entry is rebuilt, not a crash
         return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqmem.checkpoint import Checkpoint, read_checkpoint
-from seqmem.core.artifacts import atomic_path
+from seqmem.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from seqmem.core.config import FLAVOR_NAMES, FlavorConfig, ModelConfig
+from seqmem.data import check_batch
 
 # recurrent state: (layers, N, H), or an LSTM's (h, c) pair of them
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -40,9 +39,12 @@ class SequenceClassifier(nn.Module):
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.rnn = rnn_cls(input_size=1, hidden_size=hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden_size, 1), nn.Sigmoid())
+        self.train_params: dict | None = None  # the `train` params it was trained from (train() sets them)
 
     def as_input(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Any (N, T, 1) array or tensor as a float tensor on the model's device."""
+        """A batch (N, T, 1) as a float tensor on the model's device; one sequence (T, 1) is refused, saying how."""
+        # torch would read a (T, 1) make_datum sequence as unbatched and hand back every step as "final"
+        check_batch(tuple(x.shape) if torch.is_tensor(x) else np.shape(x))
         # make_data gives int64 numpy; the RNN wants float32 on our device
         device = self.head[0].weight.device
         return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, device=device).float()
@@ -100,9 +102,9 @@ class SequenceClassifier(nn.Module):
         return {"flavor": self.flavor, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
 
     def checkpoint(self) -> Checkpoint:
-        """This model's config and weights as numpy, as read_checkpoint gives a saved one: what inference runs on."""
+        """This model's config, weights as numpy and training params, as read_checkpoint gives a saved one."""
         state = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
-        return Checkpoint(ModelConfig.from_dict(self.config(), "config"), state)
+        return Checkpoint(ModelConfig.from_dict(self.config(), "config"), state, self.train_params)
 
 
 @torch.no_grad()
@@ -128,17 +130,18 @@ def one_thread() -> Iterator[int]:
 
 
 def save_checkpoint(model: SequenceClassifier, path: str | Path) -> None:
-    """Write {state_dict, config} atomically: plain tensors and ints, no pickled module."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    buf = io.BytesIO()  # torch.save names the zip's root folder after the file: a random temp name would leak in
-    torch.save({"state_dict": state, "config": model.config()}, buf)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
+    """Write weights, config and training params as safetensors (seqmem.checkpoint), atomically: no pickle."""
+    write_checkpoint(model.checkpoint(), path)
+
+
+def from_checkpoint(ckpt: Checkpoint, device: str = "cpu") -> SequenceClassifier:
+    """The model a checked Checkpoint describes, in eval mode."""
+    model = SequenceClassifier(FLAVORS[ckpt.flavor], ckpt.hidden_size, ckpt.num_layers)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in ckpt.state_dict.items()})
+    model.train_params = ckpt.train
+    return model.to(device).eval()
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu") -> SequenceClassifier:
     """Rebuild a model from save_checkpoint's file, read and checked (seqmem.checkpoint) before it is allocated."""
-    ckpt = read_checkpoint(path)
-    model = SequenceClassifier(FLAVORS[ckpt.flavor], ckpt.hidden_size, ckpt.num_layers)
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in ckpt.state_dict.items()})
-    return model.to(device).eval()
+    return from_checkpoint(read_checkpoint(path), device)

@@ -72,12 +72,41 @@ def load_valset(path: str | Path) -> ValSet:
     problems = []
     if X.ndim != 3 or X.shape[2] != 1 or X.dtype != np.int64:
         problems.append(f"X must be int64 of shape (N, T, 1), got {X.dtype} {X.shape}")
-    elif lengths.shape != (len(X),) or Y.shape != (len(X), 1):
-        problems.append(f"lengths {lengths.shape} and Y {Y.shape} must be (N,) and (N, 1) with N={len(X)}")
+    elif lengths.shape != (len(X),) or Y.shape != (len(X), 1) or lengths.dtype.kind != "i" or Y.dtype.kind != "i":
+        problems.append(f"lengths {lengths.dtype} {lengths.shape} and Y {Y.dtype} {Y.shape} must be integers, "
+                        f"(N,) and (N, 1) with N={len(X)}")
     elif len(X) == 0 or lengths.min() < 1 or lengths.max() > X.shape[1]:
         problems.append("lengths must lie in 1..T and N must be >= 1")
     elif X.min() < -1 or X.max() > 9 or not np.isin(Y, (0, 1)).all():
         problems.append("values must lie in -1..9 and labels in {0, 1}")
     if problems:
         raise ArtifactError(f"{path}: {problems[0]}")
-    return ValSet(X, lengths, Y)
+    vs = ValSet(X, lengths, Y)
+    bad = contradiction(vs)
+    if bad:
+        raise ArtifactError(f"{path}: {bad}; a seqmem validation set can't hold that: run `dvc repro -f -s generate` "
+                            "to make it anew")
+    return vs
+
+
+def contradiction(vs: ValSet) -> str | None:
+    """The first row that the task's definition rules out, in words; None if every row holds.
+
+    A row is digits 0..9 with at most one -1 within its length, zeros after it (the padding), and
+    the label 1 exactly when it holds a -1.
+    """
+    X = vs.X[..., 0]  # (N, T)
+    inside = np.arange(X.shape[1])[None, :] < vs.lengths[:, None]  # (N, T)
+    minus = (X == -1) & inside  # (N, T)
+    held = minus.any(axis=1)  # (N,)
+    rules = {
+        "padding after its length that is not 0": ((X != 0) & ~inside).any(axis=1),
+        "more than one -1": minus.sum(axis=1) > 1,
+        "a -1, but its label says none": held & (vs.Y[:, 0] == 0),
+        "no -1, but its label says one": ~held & (vs.Y[:, 0] == 1),
+    }
+    found = [(int(np.argmax(rows)), what) for what, rows in rules.items() if rows.any()]
+    if not found:
+        return None
+    row, what = min(found)
+    return f"row {row} (length {vs.lengths[row]}, label {vs.Y[row, 0]}) has {what}"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqmem.core.config import FLAVOR_NAMES, ConfigError
+from seqmem.core.config import FLAVOR_NAMES, ConfigError, TrainConfig
 from seqmem.core.errors import run
 
 
@@ -86,3 +86,9 @@ def check_flavors(flavors: Any) -> list[str]:
     if len(set(flavors)) != len(flavors):
         raise ConfigError("flavors", f"must not repeat a flavor, got {flavors}")
     return flavors
+
+
+def trained_from(params: dict, flavor: str, path: str | Path = "params.yaml") -> dict:
+    """What a `flavor` model of this pipeline is trained from: params.yaml's train keys and its section, checked."""
+    return TrainConfig.from_params(section(params, "train", path), [flavor]).record(flavor)
+

@@ -3,8 +3,8 @@
 One process for both, and no torch in it: the model is read by seqmem.checkpoint and run by seqmem.kernels.
 """
 
-from seqmem.core.config import EvalConfig, RetentionConfig
-from stages.common import command, load_params, section
+from seqmem.core.config import FLAVOR_NAMES, EvalConfig, RetentionConfig
+from stages.common import command, load_params, section, trained_from
 
 
 def _four_places(v: float | None) -> str:
@@ -15,14 +15,17 @@ def main(args) -> None:
     params = load_params(args.params)
     cfg = EvalConfig.from_dict(section(params, "evaluate", args.params), "evaluate")
     rcfg = RetentionConfig.from_dict(section(params, "retention", args.params), "retention")
+    trained = trained_from(params, args.flavor, args.params)  # what the model must be trained from: valid first
     # numba only now (no torch at all: seqmem.checkpoint reads the model): a bad param is refused at once
-    from seqmem.checkpoint import read_checkpoint
+    from seqmem.checkpoint import check_provenance, read_checkpoint
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.evaluate import record
     from seqmem.retention import retention
     from seqmem.valset import load_valset
 
-    val, model = load_valset(args.val), read_checkpoint(args.model)  # read everything before writing
+    # read and check everything before writing: the model must be the one params.yaml's train section made
+    val, model = load_valset(args.val), read_checkpoint(args.model)
+    check_provenance(model, args.model, args.flavor, trained)
     metrics, rows = record(model, val, cfg)
     held, curve = retention(model, rcfg)
     longest, half = str(max(cfg.lengths)), held["half_life"]
@@ -39,6 +42,7 @@ def main(args) -> None:
 
 
 cli = command(__doc__, main, {
+    "--flavor": {"choices": FLAVOR_NAMES, "help": "the model's flavor: its checkpoint must say so"},
     "--val": "validation set from stage generate",
     "--model": "checkpoint from stage train@<flavor>",
     "--out": "metrics JSON to write",

@@ -1,6 +1,7 @@
 """Stage figures: the matplotlib PNGs: loss, decision traces, staircases, hidden units, memory and attractors."""
 
 import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -46,7 +47,11 @@ def main(args) -> None:
     jobs = [(name, data[name], getattr(args, f"{name}_png")) for name in FIGURES]
     jobs.append(("attractors", panels, args.attractors_png))
     # matplotlib's layout and rendering are pure Python and take seconds: two forked workers halve
-    # them, and a figure's bytes do not depend on which process drew it
+    # them, and a figure's bytes do not depend on which process drew it. Fork is Linux's; elsewhere
+    # (macOS, Windows) a worker would re-import everything, so the figures are drawn here, in turn
+    if sys.platform != "linux":
+        list(map(_draw, jobs))
+        return
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
         list(pool.map(_draw, jobs))
 

@@ -7,7 +7,6 @@ here into a page template, which .dvc/config names as `plots.html_template`. No 
 
 import errno
 import os
-import resource
 from pathlib import Path
 
 from seqmem.core.artifacts import atomic_path, write_text
@@ -21,6 +20,10 @@ V8_ADDRESS_SPACE = 64 << 30
 
 def _address_space() -> None:
     """Lift a soft `ulimit -v` to its hard limit; refuse in one line where that is still too small for V8."""
+    try:
+        import resource  # POSIX only: Windows has no `ulimit -v`
+    except ImportError:
+        return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))

@@ -5,23 +5,28 @@ digit's fixed points with their stability (seqmem.attractors). One process for a
 model's probing pays for `import torch` once.
 """
 
-from seqmem.core.config import AttractorsConfig, ProbeConfig
-from stages.common import command, load_params, section
+from seqmem.core.config import FLAVOR_NAMES, AttractorsConfig, ProbeConfig
+from stages.common import command, load_params, section, trained_from
 
 
 def main(args) -> None:
     params = load_params(args.params)
     cfg = ProbeConfig.from_dict(section(params, "probe", args.params), "probe")
     found_cfg = AttractorsConfig.from_dict(section(params, "attractors", args.params), "attractors")
+    trained = trained_from(params, args.flavor, args.params)  # what the model must be trained from: valid first
     # torch only now: a bad param is refused in a fraction of a second, not after 2 s of imports
     from seqmem.attractors import attractors
+    from seqmem.checkpoint import check_provenance, read_checkpoint
     from seqmem.core.artifacts import write_csv, write_json
     from seqmem.hidden import memory_view
-    from seqmem.model import load_checkpoint
+    from seqmem.model import from_checkpoint
     from seqmem.probes import followed_pair, probe_set, staircase_rows, trace_rows
     from seqmem.valset import load_valset
 
-    val, model = load_valset(args.val), load_checkpoint(args.model)
+    # the model must be the one params.yaml's train section made (checked before torch builds it)
+    val, ckpt = load_valset(args.val), read_checkpoint(args.model)
+    check_provenance(ckpt, args.model, args.flavor, trained)
+    model = from_checkpoint(ckpt)
     probes = probe_set(cfg.sequence, cfg.positions)
     traces, staircase = trace_rows(model, probes), staircase_rows(model, cfg.sequence)
     metrics, hidden = memory_view(model, val.X, val.lengths, followed_pair(probes, cfg.positions), cfg.units)
@@ -41,6 +46,7 @@ def main(args) -> None:
 
 
 cli = command(__doc__, main, {
+    "--flavor": {"choices": FLAVOR_NAMES, "help": "the model's flavor: its checkpoint must say so"},
     "--val": "validation set from stage generate (for the linear readouts)",
     "--model": "checkpoint from stage train@<flavor>",
     "--traces": "decision traces CSV to write",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ from filelock import FileLock
 
 import seqmem  # noqa: F401  first, before any test module imports torch: it pins the CPU arithmetic
 from tests.helpers import make_repo_copy, sh
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of POSIX process tools (signals, rlimits) or of Linux's /proc skip elsewhere, saying why."""
+    for item in items:
+        if "posix" in item.keywords and os.name != "posix":
+            item.add_marker(pytest.mark.skip(reason="uses POSIX process tools (signals, rlimits), which Windows lacks"))
+        if "linux" in item.keywords and sys.platform != "linux":
+            item.add_marker(pytest.mark.skip(reason=f"uses Linux's /proc or /dev, and this is {sys.platform}"))
 
 
 @pytest.fixture(scope="session")

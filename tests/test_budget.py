@@ -7,7 +7,6 @@ more is refused, naming the key; a slow test runs `dvc repro` at the edges and w
 from __future__ import annotations
 
 import re
-import resource
 import subprocess
 
 import pytest
@@ -108,10 +107,13 @@ def _configs(params: dict) -> tuple:
 
 
 def _peak_child_mb() -> float:
+    import resource  # POSIX only
+
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 @pytest.mark.slow
+@pytest.mark.posix
 def test_dvc_repro_at_the_edges_runs_to_the_end_within_its_promises(repo):
     params = tiny_params()
     for f in ("rnn", "lstm", "gru"):

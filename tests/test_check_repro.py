@@ -19,13 +19,15 @@ check_repro = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_repro)
 
 MODES = [[], ["--tolerance"]]
-OUTPUTS = {"data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics/evaluate/rnn.json", "plots/loss/rnn.csv"}
+OUTPUTS = {"data/val.npz", "models/rnn.safetensors", "models/lstm.safetensors", "metrics/evaluate/rnn.json",
+           "plots/loss/rnn.csv"}
 
 # `dvc status` as recorded in real repos (dict order and all), one per situation
 FRESH_CLONE = {  # no cache: the models are retrained, so every downstream dep reads "modified"
     "generate": [{"changed outs": {"data/val.npz": "not in cache"}}],
-    "train@rnn": [{"changed deps": {"data/val.npz": "deleted"}}, {"changed outs": {"models/rnn.pt": "not in cache"}}],
-    "evaluate@rnn": [{"changed deps": {"data/val.npz": "deleted", "models/rnn.pt": "modified"}}],
+    "train@rnn": [{"changed deps": {"data/val.npz": "deleted"}},
+                  {"changed outs": {"models/rnn.safetensors": "not in cache"}}],
+    "evaluate@rnn": [{"changed deps": {"data/val.npz": "deleted", "models/rnn.safetensors": "modified"}}],
 }
 PARAM_CHANGED = {"probe@rnn": [{"changed deps": {"params.yaml": {"probe": "modified"}}}]}
 CODE_CHANGED = {"figures": [{"changed deps": {"seqmem/figures.py": "modified"}}]}
@@ -143,7 +145,7 @@ def test_fails_on_a_hand_edited_metric_and_shows_the_table(repo):
 @pytest.mark.slow
 def test_a_corrupt_cache_object_is_found_and_the_documented_repair_works(repo):
     lock = check_repro.lock_of(repo / "dvc.lock")
-    md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.pt")
+    md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.safetensors")
     obj = repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
     stat = obj.stat()
     obj.chmod(0o644)
@@ -151,13 +153,13 @@ def test_a_corrupt_cache_object_is_found_and_the_documented_repair_works(repo):
     data[-200:-136] = bytes(64)  # 64 bytes flipped inside the cache object, its size and mtime kept
     obj.write_bytes(bytes(data))
     os.utime(obj, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    (repo / "models/rnn.pt").unlink()
+    (repo / "models/rnn.safetensors").unlink()
     sh("dvc", "checkout", cwd=repo)  # DVC restores the corrupt bytes
     bad = check_repro.disk_mismatches(lock, repo)
-    assert [b.split(":")[0].strip() for b in bad] == ["models/rnn.pt", str(obj.relative_to(repo))]
+    assert [b.split(":")[0].strip() for b in bad] == ["models/rnn.safetensors", str(obj.relative_to(repo))]
     # README, "Repairing the DVC cache": delete what check_repro names, then dvc repro
     obj.unlink()
-    (repo / "models/rnn.pt").unlink()
+    (repo / "models/rnn.safetensors").unlink()
     sh("dvc", "repro", cwd=repo)
     assert check_repro.disk_mismatches(lock, repo) == []
     res = check(repo)

@@ -1,233 +1,165 @@
-"""A checkpoint is input from outside: crafted or damaged ones are refused before a model is allocated."""
+"""A checkpoint is input from outside: crafted or damaged ones are refused before a weight is read."""
 
 from __future__ import annotations
 
-import pickle
-import re
-import resource
+import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from seqmem import checkpoint
-from seqmem.checkpoint import MAX_CHECKPOINT_BYTES, read_checkpoint
+from seqmem.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint, check_provenance, read_checkpoint, write_checkpoint
 from seqmem.core.artifacts import ArtifactError
 from seqmem.core.config import ModelConfig
 from seqmem.inference import decisions
 from seqmem.model import SequenceClassifier, load_checkpoint, save_checkpoint
+from tests.crafted_checkpoints import CRAFTED, HUGE, TRAIN, doc, file, weights
 from tests.helpers import ENV, sh
 
-CONFIG = {"flavor": "lstm", "hidden_size": 4, "num_layers": 1}
 
-
-def _weights(**change) -> dict:
-    torch.manual_seed(0)
-    state = SequenceClassifier(torch.nn.LSTM, 4).state_dict()
-    return {k: change.get("fn", lambda v: v)(v.detach().clone()) for k, v in state.items()}
-
-
-def _with(config: dict | None = None, state: object = None) -> dict:
-    return {"config": CONFIG if config is None else config, "state_dict": _weights() if state is None else state}
-
-
-CRAFTED = [  # (name, checkpoint, text the message must hold)
-    ("hidden_size 4000 x 11 layers, no weights", _with({"flavor": "lstm", "hidden_size": 4000, "num_layers": 11}, {}),
-     "config.hidden_size: lstm with hidden_size 4,000 and num_layers 11 has 1,344,372,001 weights"),
-    ("hidden_size 15000", _with({**CONFIG, "hidden_size": 15000}, {}), "so hidden_size <= 1,022 with num_layers 1"),
-    ("num_layers 1000", _with({**CONFIG, "num_layers": 1000}, {}), "config.num_layers: must be <= 16, got 1000"),
-    ("hidden_size of 5,001 digits", _with({**CONFIG, "hidden_size": 10**5000}, {}),  # too long for str(): named anyway
-     "config.hidden_size: must be between -2**63 and 2**63 - 1, got an integer of 5,001 digits"),
-    ("a flavor of 10,000 characters", _with({**CONFIG, "flavor": "x" * 10_000}, {}), "xx... (10,002 characters)"),
-    ("hidden_size as text", _with({**CONFIG, "hidden_size": "4"}), "config.hidden_size: must be int, got '4' (str)"),
-    ("hidden_size 4.5", _with({**CONFIG, "hidden_size": 4.5}), "config.hidden_size: must be int, got 4.5"),
-    ("hidden_size True", _with({**CONFIG, "hidden_size": True}), "config.hidden_size: must be int, got True"),
-    ("hidden_size a tensor", _with({**CONFIG, "hidden_size": torch.tensor(4)}), "config.hidden_size: must be int"),
-    ("an extra config key", _with({**CONFIG, "dropout": 0.5}), "config.dropout: unknown key"),
-    ("no num_layers", _with({"flavor": "lstm", "hidden_size": 4}), "config.num_layers: missing key"),
-    ("flavor transformer", _with({**CONFIG, "flavor": "transformer"}), "config.flavor: must be one of"),
-    ("bool weights", _with(state=_weights(fn=lambda v: v.bool())), "must be a dense float32 tensor, got bool"),
-    ("int64 weights", _with(state=_weights(fn=lambda v: v.long())), "must be a dense float32 tensor, got int64"),
-    ("float64 weights", _with(state=_weights(fn=lambda v: v.double())), "got float64"),
-    ("sparse weights", _with(state=_weights(fn=lambda v: v.to_sparse())), "must be a dense float32 tensor"),
-    ("a weight that is a list", _with(state={**_weights(), "head.0.bias": [0.0]}), "got list"),
-    ("a missing weight", _with(state={k: v for k, v in _weights().items() if k != "head.0.bias"}),
-     "weights do not match config"),
-    ("an extra weight", _with(state={**_weights(), "rnn.weight_ih_l1": torch.zeros(16, 4)}),
-     "unexpected key 'rnn.weight_ih_l1'"),
-    ("a transposed weight", _with(state=_weights(fn=lambda v: v.t() if v.ndim == 2 else v)), "size mismatch"),
-    ("state_dict a list", _with(state=[1, 2]), "state_dict must be a dict of tensors, got list"),
-    ("NaN weights", _with(state=_weights(fn=lambda v: v * float("nan"))), "weights hold NaN or inf"),
-]
-
-
-@pytest.mark.parametrize("ckpt, expect", [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
-def test_a_crafted_checkpoint_is_refused_naming_the_problem(ckpt, expect, tmp_path):
-    torch.save(ckpt, tmp_path / "m.pt")
-    with pytest.raises(ArtifactError, match="m.pt: ") as e:
-        load_checkpoint(tmp_path / "m.pt")
+@pytest.mark.parametrize("data, expect", [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_a_crafted_checkpoint_is_refused_in_one_line_naming_the_problem(data, expect, tmp_path):
+    (tmp_path / "m.safetensors").write_bytes(data)
+    with pytest.raises(ArtifactError, match="m.safetensors") as e:
+        read_checkpoint(tmp_path / "m.safetensors")
     assert expect in str(e.value)
+    assert "\n" not in str(e.value)
 
 
-def test_huge_files_and_zip_bombs_are_refused_before_torch_reads_them(tmp_path):
-    big = tmp_path / "big.pt"
+def test_a_well_formed_file_of_the_crafting_kind_reads(tmp_path):
+    (tmp_path / "m.safetensors").write_bytes(file())  # so the crafted ones fail for their one flaw
+    ckpt = read_checkpoint(tmp_path / "m.safetensors")
+    assert ckpt.train == TRAIN and ckpt.config == ModelConfig.from_dict({"flavor": "lstm", "hidden_size": 4,
+                                                                         "num_layers": 1}, "config")
+    for k, v in weights().items():
+        assert np.array_equal(ckpt.state_dict[k], v) and ckpt.state_dict[k].flags.writeable, k
+
+
+def test_huge_files_and_folders_are_refused_before_they_are_read(tmp_path):
+    big = tmp_path / "big.safetensors"
     with open(big, "wb") as f:
         f.truncate(MAX_CHECKPOINT_BYTES + 1)  # sparse: no disk used
     with pytest.raises(ArtifactError, match="bytes; a seqmem checkpoint is at most"):
-        load_checkpoint(big)
-    bomb = tmp_path / "bomb.pt"
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("bomb/data.pkl", b"\0" * (64 << 20))  # 64 MB of pickle in a few KB
-    assert bomb.stat().st_size < 1 << 20
-    with pytest.raises(ArtifactError, match="it unpacks to 67,108,864 bytes"):
-        load_checkpoint(bomb)
+        read_checkpoint(big)
     with pytest.raises(ArtifactError, match="not a file"):
-        load_checkpoint(tmp_path)
+        read_checkpoint(tmp_path)
+    with pytest.raises(ArtifactError, match="no such model file; run `dvc repro` to train it"):
+        read_checkpoint(tmp_path / "none.safetensors")
 
 
-def test_the_checkpoints_the_pipeline_writes_still_load(tmp_path):
-    for cls, layers in ((torch.nn.RNN, 1), (torch.nn.LSTM, 3), (torch.nn.GRU, 2)):
-        model = SequenceClassifier(cls, hidden_size=5, num_layers=layers)
-        save_checkpoint(model, tmp_path / "m.pt")
-        loaded = load_checkpoint(tmp_path / "m.pt")
-        assert loaded.config() == model.config()
-        for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
-            assert torch.equal(a, b), k
+@pytest.mark.parametrize("cls, layers", [(torch.nn.RNN, 2), (torch.nn.LSTM, 1), (torch.nn.GRU, 3)])
+def test_what_save_checkpoint_writes_reads_back_as_the_same_weights_and_decisions(cls, layers, tmp_path):
+    model = SequenceClassifier(cls, hidden_size=6, num_layers=layers)
+    save_checkpoint(model, tmp_path / "m.safetensors")
+    read = read_checkpoint(tmp_path / "m.safetensors")
+    assert read.config == ModelConfig.from_dict(model.config(), "config") and read.train is None
+    assert list(read.state_dict) == list(model.state_dict())
+    for k, v in model.state_dict().items():
+        assert read.state_dict[k].dtype == np.float32 and np.array_equal(read.state_dict[k], v.numpy()), k
+    X = np.random.default_rng(0).integers(-1, 10, (9, 30, 1))
+    assert np.array_equal(decisions(read, X), decisions(model, X))  # the same bits, from file or from memory
+    back = load_checkpoint(tmp_path / "m.safetensors")
+    assert torch.equal(back(X)[1], model(X)[1])
 
 
-def _zip(path: Path, pkl: bytes, **storages: bytes) -> Path:
-    """A zip laid out as torch.save lays it, holding the pickle given."""
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("m/data.pkl", pkl)
-        zf.writestr("m/byteorder", "little")
-        for key, data in storages.items():
-            zf.writestr(f"m/data/{key}", data)
-    return path
+def test_the_same_model_gives_the_same_bytes_whatever_order_its_weights_come_in(tmp_path):
+    state = weights()
+    cfg = ModelConfig.from_dict({"flavor": "lstm", "hidden_size": 4, "num_layers": 1}, "config")
+    write_checkpoint(Checkpoint(cfg, state, TRAIN), tmp_path / "a.safetensors")
+    backwards = {k: state[k] for k in reversed(list(state))}
+    shuffled_train = json.loads(json.dumps(TRAIN), object_pairs_hook=lambda p: dict(reversed(p)))
+    write_checkpoint(Checkpoint(cfg, backwards, shuffled_train), tmp_path / "b.safetensors")
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
-class _Global(tuple):
-    """A global by name (module, name), whatever the module holds: written as pickle's GLOBAL opcode."""
+def test_a_non_contiguous_array_is_saved_as_its_values(tmp_path):
+    # safetensors 0.8.0 writes a non-contiguous array's memory order, not its values (#825)
+    state = weights()
+    state["rnn.weight_hh_l0"] = np.asfortranarray(state["rnn.weight_hh_l0"])
+    state["rnn.weight_ih_l0"] = np.ascontiguousarray(np.repeat(state["rnn.weight_ih_l0"], 2, axis=1))[:, ::2]
+    assert not state["rnn.weight_ih_l0"].flags.c_contiguous
+    cfg = ModelConfig.from_dict({"flavor": "lstm", "hidden_size": 4, "num_layers": 1}, "config")
+    write_checkpoint(Checkpoint(cfg, state), tmp_path / "m.safetensors")
+    for k, v in read_checkpoint(tmp_path / "m.safetensors").state_dict.items():
+        assert np.array_equal(v, state[k]), k
 
 
-class _Reduce(tuple):
-    """(callable, args): written as REDUCE."""
+def test_provenance_names_the_keys_that_differ_and_the_wrong_flavor(tmp_path):
+    cfg = ModelConfig.from_dict({"flavor": "lstm", "hidden_size": 4, "num_layers": 1}, "config")
+    ckpt = Checkpoint(cfg, weights(), TRAIN)
+    check_provenance(ckpt, "m", "lstm", TRAIN)
+    other = {**TRAIN, "seed": 3, "lstm": {**TRAIN["lstm"], "lr": 0.01}}
+    with pytest.raises(ArtifactError, match=r"m was trained with other params than params.yaml's: train.lstm.lr "
+                                            r"0.02 \(params.yaml: 0.01\), train.seed 0 \(params.yaml: 3\)"):
+        check_provenance(ckpt, "m", "lstm", other)
+    with pytest.raises(ArtifactError, match=r"m: holds an LSTM model, but this is the RNN's place; run `dvc repro "
+                                            r"-s train@rnn`"):
+        check_provenance(ckpt, "m", "rnn", TRAIN)
+    with pytest.raises(ArtifactError, match="records no training params"):
+        check_provenance(Checkpoint(cfg, weights()), "m", "lstm", TRAIN)
 
 
-class _Persistent(tuple):
-    """(object,): written as BINPERSID, the way torch.save names a storage."""
+def _cap_memory() -> None:
+    """In the child: cap its memory, so allocating the 12 TB of weights described would fail at once."""
+    import resource  # POSIX only
+
+    resource.setrlimit(resource.RLIMIT_DATA, (300 << 20, 300 << 20))
 
 
-def _dumps(obj: object) -> bytes:
-    """Protocol-2 pickle opcodes for the few kinds of objects torch.save writes, by hand: tests can then
-    craft what torch itself would never write."""
-    if isinstance(obj, _Global):
-        return b"c" + f"{obj[0]}\n{obj[1]}\n".encode()
-    if isinstance(obj, _Reduce):
-        return _dumps(obj[0]) + _dumps(tuple(obj[1])) + b"R"
-    if isinstance(obj, _Persistent):
-        return _dumps(obj[0]) + b"Q"
-    if isinstance(obj, bool):
-        return b"\x88" if obj else b"\x89"
-    if isinstance(obj, int):
-        return b"J" + obj.to_bytes(4, "little", signed=True)
-    if isinstance(obj, str):
-        return b"X" + len(obj.encode()).to_bytes(4, "little") + obj.encode()
-    if isinstance(obj, tuple):
-        return b"(" + b"".join(map(_dumps, obj)) + b"t"
-    assert isinstance(obj, dict)
-    return b"}(" + b"".join(_dumps(k) + _dumps(v) for k, v in obj.items()) + b"u"
-
-
-def _tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple, copies: int = 1) -> bytes:
-    """torch.save's pickle of {"w": a tensor} (and "w1".. for more copies), by hand: the view (offset, size,
-    stride) of one storage of numel floats."""
-    storage = _Persistent((("storage", _Global(("torch", "FloatStorage")), "0", "cpu", numel),))
-    ordered = _Reduce((_Global(("collections", "OrderedDict")), ()))
-    tensor = _Reduce((_Global(("torch._utils", "_rebuild_tensor_v2")), (storage, offset, size, stride, False, ordered)))
-    return b"\x80\x02" + _dumps({f"w{i or ''}": tensor for i in range(copies)}) + b"."
-
-
-@pytest.mark.parametrize("numel, offset, size, stride, stored, expect", [
-    (4, 0, (2, 2), (2, 1), 16, None),
-    (4, 0, (2, 2), (1, 2), 16, None),  # a transposed view reads the same storage
-    (4, 1, (2, 2), (2, 1), 16, "a tensor reads value 4 of a storage of 4"),
-    (4, 0, (3, 2), (2, 1), 16, "a tensor reads value 5 of a storage of 4"),
-    (4, 0, (2, 2), (2, 1), 12, "storage '0': 12 bytes, not 4 floats"),
-    (4, 0, (1 << 20, 1 << 20), (0, 0), 16, "tensors of 1,099,511,627,776 values or more; a model has at most"),
-    (4, -1, (2,), (1,), 16, "a tensor of size (2,) and stride (1,)"),
-])
-def test_a_tensors_view_must_stay_inside_its_storage(numel, offset, size, stride, stored, expect, tmp_path):
-    storage = np.arange(stored // 4, dtype="<f4").tobytes()
-    path = _zip(tmp_path / "m.pt", _tensor_pickle(numel, offset, size, stride), **{"0": storage})
-    with zipfile.ZipFile(path) as zf:
-        if expect is None:
-            got = checkpoint._Unpickler(zf, "m").load()["w"]
-            want = np.lib.stride_tricks.as_strided(np.arange(4, dtype=np.float32), size, [4 * s for s in stride])
-            assert np.array_equal(got, want) and got.flags.c_contiguous and got.flags.writeable
-        else:
-            with pytest.raises(pickle.UnpicklingError, match=re.escape(expect)):
-                checkpoint._Unpickler(zf, "m").load()
-
-
-def test_many_views_of_one_storage_are_not_copied_past_a_models_size(tmp_path):
-    big = 1 << 20  # 4 MB of storage, five views of it: 5 M values, more than MAX_WEIGHTS, from a zip of 4 MB
-    path = _zip(tmp_path / "m.pt", _tensor_pickle(big, 0, (big,), (1,), copies=5), **{"0": bytes(4 * big)})
-    with zipfile.ZipFile(path) as zf, pytest.raises(pickle.UnpicklingError, match="tensors of 5,242,880 values or"):
-        checkpoint._Unpickler(zf, "m").load()
-
-
-def test_a_checkpoint_written_big_endian_reads_the_same(tmp_path):
-    save_checkpoint(SequenceClassifier(torch.nn.LSTM, hidden_size=3), tmp_path / "m.pt")
-    with zipfile.ZipFile(tmp_path / "m.pt") as src, zipfile.ZipFile(tmp_path / "big.pt", "w") as dst:
-        for e in src.infolist():  # what torch.save writes on a big-endian machine: swapped floats, and says so
-            data = src.read(e)
-            if "/data/" in e.filename:
-                data = np.frombuffer(data, "<f4").astype(">f4").tobytes()
-            dst.writestr(e, b"big" if e.filename.endswith("/byteorder") else data)
-    little, big = read_checkpoint(tmp_path / "m.pt"), read_checkpoint(tmp_path / "big.pt")
-    for k, v in little.state_dict.items():
-        assert big.state_dict[k].dtype == np.float32 and np.array_equal(big.state_dict[k], v), k
-
-
-def test_read_checkpoint_gives_the_weights_torch_gives(tmp_path):
-    for cls, layers in ((torch.nn.RNN, 2), (torch.nn.LSTM, 1), (torch.nn.GRU, 3)):
-        model = SequenceClassifier(cls, hidden_size=6, num_layers=layers)
-        save_checkpoint(model, tmp_path / "m.pt")
-        read = read_checkpoint(tmp_path / "m.pt")
-        assert read.config == ModelConfig.from_dict(model.config(), "config")
-        assert list(read.state_dict) == list(model.state_dict())
-        for k, v in torch.load(tmp_path / "m.pt", weights_only=True)["state_dict"].items():
-            assert read.state_dict[k].dtype == np.float32 and np.array_equal(read.state_dict[k], v.numpy()), k
-        X = np.random.default_rng(0).integers(-1, 10, (9, 30, 1))
-        assert np.array_equal(decisions(read, X), decisions(model, X))  # the same bits, from file or from memory
-
-
-MEMORY_CAP_MB = 300
-
-
-def _fresh_peak() -> None:
-    """In the child: cap its memory, so allocating the 5.5 GB model described would fail (torch alone is ~230 MB)."""
-    resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_CAP_MB << 20, MEMORY_CAP_MB << 20))
-
-
+@pytest.mark.posix
 def test_seqmem_probe_refuses_a_giant_config_in_little_memory(tmp_path):
-    torch.save(_with({"flavor": "lstm", "hidden_size": 4000, "num_layers": 11}, {}), tmp_path / "m.pt")
+    (tmp_path / "m.safetensors").write_bytes(file(state={}, meta={"seqmem": doc(HUGE, None)}))
     probe = str(Path(sys.executable).parent / "seqmem-probe")
-    res = subprocess.run([probe, "--model", str(tmp_path / "m.pt"), "1", "-1"], capture_output=True, text=True,
-                         env=ENV, preexec_fn=_fresh_peak)
+    res = subprocess.run([probe, "--model", str(tmp_path / "m.safetensors"), "1", "-1"], capture_output=True,
+                         text=True, env=ENV, preexec_fn=_cap_memory)
     assert res.returncode == 2
-    assert res.stderr.startswith("error (artifact): ")
-    assert res.stderr.count("\n") == 1
-    assert "has 1,344,372,001 weights" in res.stderr
+    assert res.stderr.startswith("error (artifact): ") and res.stderr.count("\n") == 1
+    assert "has 3,000,010,500,001 weights" in res.stderr
 
 
 def test_dvc_repro_of_a_stage_refuses_a_crafted_model(repo):
-    torch.save(_with({**CONFIG, "hidden_size": "32"}), repo / "models/lstm.pt")
+    (repo / "models/lstm.safetensors").write_bytes(file(meta={"seqmem": doc({"flavor": "lstm", "hidden_size": "32",
+                                                                             "num_layers": 1})}))
     res = sh("dvc", "repro", "-s", "evaluate@lstm", cwd=repo, check=False)
     assert res.returncode != 0
-    assert "error (artifact): models/lstm.pt: config.hidden_size: must be int, got '32' (str)" in res.stderr
+    assert ("error (artifact): models/lstm.safetensors: config.hidden_size: must be int, got '32' (str)"
+            in res.stderr)
     assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_another_flavors_model_in_its_place_is_refused_by_evaluate_and_probe(repo):
+    # the issue's reproduction: the LSTM copied over the RNN, then only the RNN's analysis re-run
+    (repo / "models/rnn.safetensors").write_bytes((repo / "models/lstm.safetensors").read_bytes())
+    for stage in ("evaluate@rnn", "probe@rnn"):
+        res = sh("dvc", "repro", "-s", stage, cwd=repo, check=False)
+        assert res.returncode != 0, stage
+        assert ("error (artifact): models/rnn.safetensors: holds an LSTM model, but this is the RNN's place; "
+                "run `dvc repro -s train@rnn` to train it") in res.stderr, stage
+    # DVC deletes a stage's outputs before its command runs; none was rewritten with the LSTM's numbers
+    changed = sh("git", "status", "--porcelain", "metrics", "plots", cwd=repo).stdout.splitlines()
+    assert changed and all(line.startswith(" D ") for line in changed)
+
+
+def test_a_model_trained_from_other_params_is_refused_naming_the_keys(repo):
+    params = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(params.replace("hidden_size: 8", "hidden_size: 9", 1))  # the rnn's, first
+    res = sh("dvc", "repro", "-s", "evaluate@rnn", cwd=repo, check=False)
+    assert res.returncode != 0
+    assert ("models/rnn.safetensors was trained with other params than params.yaml's: train.rnn.hidden_size 8 "
+            "(params.yaml: 9)") in res.stderr
+    assert "`dvc repro -f -s train@rnn` to retrain it" in res.stderr
+
+
+def test_a_pt_checkpoint_of_an_earlier_seqmem_is_refused_saying_how_to_get_the_new_file(tmp_path):
+    model = SequenceClassifier(torch.nn.RNN, hidden_size=3)
+    torch.save({"state_dict": model.state_dict(), "config": model.config()}, tmp_path / "rnn.pt")
+    probe = str(Path(sys.executable).parent / "seqmem-probe")
+    res = subprocess.run([probe, "--model", str(tmp_path / "rnn.pt"), "1", "-1"], capture_output=True, text=True,
+                         env=ENV)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "a torch.save checkpoint from an earlier seqmem, which seqmem no longer reads" in res.stderr
+    assert "`dvc repro` retrains the pipeline's models as models/<flavor>.safetensors" in res.stderr

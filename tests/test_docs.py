@@ -43,17 +43,28 @@ def test_ci_runs_the_readme_commands_verbatim():
     assert ci.index(install) < ci.index("ruff check .") < ci.index(test) < ci.index("python scripts/check_repro.py")
 
 
-def test_github_workflow_is_valid_and_mirrors_the_readme():
+def powershell_commands() -> list[str]:
+    """docs/install.md's Windows commands: the first two powershell blocks."""
+    page = (ROOT / "docs/install.md").read_text()
+    return [block.strip() for block in re.findall(r"```powershell\n(.*?)```", page, re.S)[:2]]
+
+
+def test_github_workflow_is_valid_and_mirrors_the_readme_on_every_platform():
     wf = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     triggers = wf[True]  # YAML 1.1 reads the key `on` as True
     assert "pull_request" in triggers
     (job,) = wf["jobs"].values()
-    assert job["runs-on"]
+    matrix = job["strategy"]["matrix"]["include"]
+    assert {m["os"].split("-")[0] for m in matrix} == {"ubuntu", "macos", "windows"}
+    supported = re.search(r'requires-python = ">=3.(\d+),<3.(\d+)"', (ROOT / "pyproject.toml").read_text())
+    oldest, newest = f"3.{supported[1]}", f"3.{int(supported[2]) - 1}"
+    assert {m["python"] for m in matrix} == {oldest, newest}  # the oldest and the newest supported Python
     assert all(isinstance(s, dict) for s in job["steps"])
     runs = [s["run"].strip() for s in job["steps"] if "run" in s]
     install, test = readme_commands()
     assert install in runs
     assert test in runs
+    assert set(powershell_commands()) <= set(runs)
     assert any("scripts/check_repro.py" in r for r in runs)
     summary = next(r for r in runs if "GITHUB_STEP_SUMMARY" in r)
     assert "dvc metrics diff --md" in summary

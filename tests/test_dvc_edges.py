@@ -112,7 +112,7 @@ def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
     assert res.returncode != 0, res.stdout
     assert "error (params): train.rnn.lr: training diverged: the loss is nan at step" in res.stderr
     assert "Traceback" not in res.stderr
-    assert not (repo / "models/rnn.pt").exists()
+    assert not (repo / "models/rnn.safetensors").exists()
     assert "Running stage 'evaluate@rnn'" not in res.stdout  # so no NaN reached its metrics
     # README, "When a run fails": back to the committed state
     sh("git", "checkout", "--", ".", cwd=repo)
@@ -154,7 +154,7 @@ def test_an_output_path_that_is_a_folder_gives_one_line(repo):
     out = repo / "metrics/evaluate/rnn.json"
     out.unlink()
     out.mkdir()
-    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.pt", "--out",
+    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.safetensors", "--out",
              "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", "--retention",
              "metrics/retention/rnn.json", "--retention-curve", "plots/retention/rnn.csv", cwd=repo, check=False)
     assert res.returncode == 1

@@ -29,9 +29,10 @@ def _start_until_training(cmd: list[str], cwd: Path) -> subprocess.Popen:
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.suffix == ".pt")
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.suffix == ".safetensors")
 
 
+@pytest.mark.posix
 def test_ctrl_c_mid_training_exits_cleanly_and_writes_nothing(tmp_path):
     params = tiny_params()
     params["train"]["rnn"]["steps"] = 10_000_000
@@ -39,7 +40,8 @@ def test_ctrl_c_mid_training_exits_cleanly_and_writes_nothing(tmp_path):
     save_valset(make_valset(50, np.random.default_rng(0)), tmp_path / "val.npz")
     (tmp_path / "models").mkdir()
     proc = _start_until_training(["python", "-m", "stages.train", "--flavor", "rnn", "--val", "val.npz",
-                                  "--model", "models/rnn.pt", "--loss", "models/l.csv", "--val-acc", "models/v.csv"],
+                                  "--model", "models/rnn.safetensors", "--loss", "models/l.csv",
+                                  "--val-acc", "models/v.csv"],
                                  tmp_path)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -49,10 +51,11 @@ def test_ctrl_c_mid_training_exits_cleanly_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.posix
 def test_sigkill_mid_training_then_checkout_and_repro_restore_the_commit(repo):
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    rnn_md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.pt")
-    lstm_before = (repo / "models/lstm.pt").read_bytes()
+    rnn_md5 = next(o["md5"] for o in lock["stages"]["train@rnn"]["outs"] if o["path"] == "models/rnn.safetensors")
+    lstm_before = (repo / "models/lstm.safetensors").read_bytes()
     params = tiny_params()
     params["train"]["rnn"]["steps"] = 200_000  # long enough to be killed mid-run, and within the loss CSV bound
     write_params(repo, params)
@@ -60,12 +63,12 @@ def test_sigkill_mid_training_then_checkout_and_repro_restore_the_commit(repo):
     proc = _start_until_training(["dvc", "repro", "train@rnn"], repo)
     os.killpg(proc.pid, signal.SIGKILL)  # dvc and the stage under it, with no chance to clean up
     proc.wait()
-    assert _leftovers(repo / "models") == ["lstm.pt"]  # no partial rnn.pt, no temp file
-    assert (repo / "models/lstm.pt").read_bytes() == lstm_before
+    assert _leftovers(repo / "models") == ["lstm.safetensors"]  # no partial rnn.safetensors, no temp file
+    assert (repo / "models/lstm.safetensors").read_bytes() == lstm_before
 
     sh("git", "checkout", "params.yaml", cwd=repo)  # back to the committed params
     assert "train@rnn" in json.loads(sh("dvc", "status", "--json", cwd=repo).stdout)
     sh("dvc", "checkout", cwd=repo)  # the last good model, from the cache
-    assert sh("md5sum", "models/rnn.pt", cwd=repo).stdout.split()[0] == rnn_md5
+    assert sh("md5sum", "models/rnn.safetensors", cwd=repo).stdout.split()[0] == rnn_md5
     sh("dvc", "repro", cwd=repo)  # re-makes the uncached CSVs, bit for bit
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # dvc.lock and every file as committed

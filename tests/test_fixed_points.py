@@ -89,9 +89,9 @@ def test_the_committed_rnn_has_a_stable_seen_and_not_seen_point_under_every_digi
     from tests.helpers import ROOT
 
     flavor = "rnn"
-    if not (ROOT / f"models/{flavor}.pt").exists():
-        pytest.skip(f"models/{flavor}.pt not built: run `dvc repro` first")
-    model = load_checkpoint(ROOT / f"models/{flavor}.pt")
+    if not (ROOT / f"models/{flavor}.safetensors").exists():
+        pytest.skip(f"models/{flavor}.safetensors not built: run `dvc repro` first")
+    model = load_checkpoint(ROOT / f"models/{flavor}.safetensors")
     rng = np.random.default_rng(0)
     X = rng.integers(0, 10, (16, 30, 1))
     X[:8, 5, 0] = -1  # starting states along trajectories with and without a -1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import subprocess
 from pathlib import Path
 
@@ -15,11 +14,14 @@ PNGS = ("loss", "traces", "staircase", "hidden", "retention", "attractors")
 
 def _limit_address_space(kb: int, soft_only: bool = False):
     def limit() -> None:
+        import resource  # POSIX only: the tests that use this are marked posix
+
         hard = resource.RLIM_INFINITY if soft_only else kb << 10
         resource.setrlimit(resource.RLIMIT_AS, (kb << 10, hard))
     return limit
 
 
+@pytest.mark.posix
 def test_out_of_memory_is_one_line_exit_3_and_writes_nothing(tmp_path):
     params = tiny_params()
     params["data"]["num_sequences"] = 2_000_000  # 50 M steps: fits the budget, not a 500 MB address space
@@ -32,6 +34,7 @@ def test_out_of_memory_is_one_line_exit_3_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
 
+@pytest.mark.posix
 def test_the_page_stage_under_ulimit_v_says_why_in_one_line(repo, tmp_path):
     env = ENV | {"XDG_CACHE_HOME": str(tmp_path / "cache")}  # no bundle cached yet: V8 must start
     res = subprocess.run(["dvc", "repro", "-f", "-s", "page"], cwd=repo, env=env, capture_output=True, text=True,

@@ -1,14 +1,18 @@
 """SequenceClassifier shapes for every flavor, and checkpoints that refuse bad files."""
 
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from seqmem.core.artifacts import ArtifactError
-from seqmem.data import make_data
+from seqmem.data import make_data, make_datum
 from seqmem.evaluate import at_last_step, bce
+from seqmem.inference import decisions
 from seqmem.model import FLAVORS, SequenceClassifier, load_checkpoint, save_checkpoint
+from seqmem.train import train
+from tests.crafted_checkpoints import respell
 
 
 @pytest.mark.parametrize("flavor", list(FLAVORS))
@@ -33,55 +37,50 @@ def test_rejects_unknown_rnn_class():
 
 
 @pytest.mark.parametrize("flavor", list(FLAVORS))
-def test_checkpoint_roundtrip(tmp_path, flavor):
-    torch.manual_seed(0)
-    model = SequenceClassifier(FLAVORS[flavor], hidden_size=6, num_layers=2)
-    save_checkpoint(model, tmp_path / "m.pt")
-    ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
-    assert set(ckpt) == {"state_dict", "config"}
-    assert ckpt["config"] == {"flavor": flavor, "hidden_size": 6, "num_layers": 2}
-    back = load_checkpoint(tmp_path / "m.pt")
+def test_checkpoint_roundtrip_keeps_weights_config_and_training_params(tmp_path, flavor):
+    model, _ = train(FLAVORS[flavor], steps=2, hidden_size=6, num_layers=2, log=None)
+    save_checkpoint(model, tmp_path / "m.safetensors")
+    back = load_checkpoint(tmp_path / "m.safetensors")
+    assert back.config() == {"flavor": flavor, "hidden_size": 6, "num_layers": 2}
+    assert back.train_params == model.train_params
+    assert back.train_params[flavor]["steps"] == 2 and back.train_params["seed"] == 0
     x = torch.randn(3, 4, 1)
     assert torch.equal(back(x)[1], model(x)[1])
-    save_checkpoint(model, tmp_path / "again.pt")  # same weights, same bytes: dvc.lock stays put
-    assert (tmp_path / "m.pt").read_bytes() == (tmp_path / "again.pt").read_bytes()
+    save_checkpoint(model, tmp_path / "again.safetensors")  # same weights, same bytes: dvc.lock stays put
+    assert (tmp_path / "m.safetensors").read_bytes() == (tmp_path / "again.safetensors").read_bytes()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
-def test_load_refuses_missing_truncated_and_foreign(tmp_path):
-    with pytest.raises(ArtifactError, match="no such model file"):
-        load_checkpoint(tmp_path / "none.pt")
-    save_checkpoint(SequenceClassifier(torch.nn.LSTM, 4), tmp_path / "m.pt")
-    data = (tmp_path / "m.pt").read_bytes()
-    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ArtifactError, match="cut.pt: not a loadable"):
-        load_checkpoint(tmp_path / "cut.pt")
-    torch.save({"weights": 1}, tmp_path / "other.pt")
-    with pytest.raises(ArtifactError, match="expected a dict"):
-        load_checkpoint(tmp_path / "other.pt")
-
-
-def test_load_refuses_config_that_does_not_match_weights(tmp_path):
-    save_checkpoint(SequenceClassifier(torch.nn.RNN, 8), tmp_path / "m.pt")
-    ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
-    ckpt["config"]["hidden_size"] = 16  # edited by hand
-    torch.save(ckpt, tmp_path / "m.pt")
+def test_load_refuses_truncated_and_edited_files(tmp_path):
+    save_checkpoint(SequenceClassifier(torch.nn.LSTM, 4), tmp_path / "m.safetensors")
+    data = (tmp_path / "m.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match="cut.safetensors: not a seqmem checkpoint"):
+        load_checkpoint(tmp_path / "cut.safetensors")
+    (tmp_path / "edited.safetensors").write_bytes(data)
+    respell(tmp_path / "edited.safetensors", '"hidden_size":4', '"hidden_size":5')
     with pytest.raises(ArtifactError, match="do not match config"):
-        load_checkpoint(tmp_path / "m.pt")
+        load_checkpoint(tmp_path / "edited.safetensors")
 
 
-class _Boom:
-    def __reduce__(self):
-        return (exec, ("open('PWNED', 'w').write('x')",))
+@pytest.mark.parametrize("shape", [(12, 1), (12,), (2, 12, 3)])
+def test_one_sequence_is_refused_saying_how_to_batch_it(shape):
+    model = SequenceClassifier(torch.nn.RNN, hidden_size=3)
+    x = np.ones(shape, np.int64)
+    hint = {2: r"pass x\[None\], a batch of one", 1: r"pass x\[None, :, None\]", 3: r"\(N, T, 1\)"}[len(shape)]
+    with pytest.raises(ValueError, match=f"x has shape {re.escape(str(shape))}[:;] .*{hint}"):
+        model(x)
+    with pytest.raises(ValueError, match=f"X has shape {re.escape(str(shape))}"):
+        decisions(model, x)
 
 
-def test_load_refuses_a_malicious_pickle(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    torch.save({"state_dict": {}, "config": _Boom()}, tmp_path / "evil.pt")
-    with pytest.raises(ArtifactError, match=r"evil.pt: not a loadable seqmem checkpoint \(UnpicklingError: it names "
-                                            r"'(__builtin__|builtins).exec', which a checkpoint never holds\)"):
-        load_checkpoint(tmp_path / "evil.pt")
-    assert not (tmp_path / "PWNED").exists()
+def test_make_datum_then_a_batch_of_one_gives_the_final_decision_of_that_sequence():
+    torch.manual_seed(0)
+    model = SequenceClassifier(torch.nn.LSTM, hidden_size=4)
+    x, _ = make_datum(12, np.random.default_rng(3))  # (12, 1)
+    final, every = model(x[None])  # (1, 1), (1, 12, 1)
+    assert final.shape == (1, 1) and torch.equal(final[0], every[0, -1])
+    assert np.allclose(decisions(model, x[None])[0, -1], final.item(), atol=1e-6)
 
 
 def test_final_is_the_last_column_and_at_last_step_is_each_sequences_own():

@@ -15,7 +15,8 @@ from seqmem.core.artifacts import read_metrics
 from tests.helpers import ROOT, sh, tiny_params, write_params
 
 STAGE_OUTPUTS = [
-    "data/val.npz", "models/rnn.pt", "models/lstm.pt", "metrics/evaluate/rnn.json", "metrics/evaluate/lstm.json",
+    "data/val.npz", "models/rnn.safetensors", "models/lstm.safetensors", "metrics/evaluate/rnn.json",
+    "metrics/evaluate/lstm.json",
     "plots/loss/rnn.csv", "plots/loss/lstm.csv", "plots/val_acc/rnn.csv", "plots/val_acc/lstm.csv",
     "plots/traces/rnn.csv", "plots/traces/lstm.csv", "plots/loss.png", "plots/traces.png",
     "plots/length/rnn.csv", "metrics/readout/lstm.json", "plots/staircase/lstm.csv", "plots/hidden/rnn.csv",
@@ -89,7 +90,7 @@ def test_adding_gru_to_flavors_adds_its_stage_without_code(repo):
     out = sh("dvc", "repro", "train@gru", cwd=repo).stdout
     assert "Running stage 'train@gru'" in out
     assert "Running stage 'train@rnn'" not in out
-    assert (repo / "models/gru.pt").exists()
+    assert (repo / "models/gru.safetensors").exists()
 
 
 @pytest.mark.slow

@@ -14,13 +14,14 @@ from seqmem import cli as probe_cli
 from seqmem.cli import main as cli
 from seqmem.cli import parse_sequence
 from seqmem.model import SequenceClassifier, save_checkpoint
+from tests.crafted_checkpoints import respell, set_weight
 from tests.helpers import ENV
 
 
 @pytest.fixture
 def model_file(tmp_path):
     torch.manual_seed(0)
-    path = tmp_path / "lstm.pt"
+    path = tmp_path / "lstm.safetensors"
     save_checkpoint(SequenceClassifier(torch.nn.LSTM, hidden_size=4), path)
     return path
 
@@ -66,15 +67,11 @@ def _corrupt(path):
 
 
 def _resize(path):
-    ckpt = torch.load(path, weights_only=True)
-    ckpt["config"]["hidden_size"] = 9
-    torch.save(ckpt, path)
+    respell(path, '"hidden_size":4', '"hidden_size":9')
 
 
 def _nan(path):
-    ckpt = torch.load(path, weights_only=True)
-    ckpt["state_dict"]["head.0.bias"][0] = float("nan")
-    torch.save(ckpt, path)
+    set_weight(path, "head.0.bias", float("nan"))
 
 
 def _binary_file(path):
@@ -84,7 +81,8 @@ def _binary_file(path):
 @pytest.mark.parametrize("args, fix, message", [
     (["1,,2"], None, "an empty value at position 1 (two commas in a row, or a stray one)"),
     (["1", "2,"], None, "an empty value at position 2"),
-    (["--file", "/dev/zero"], None, "--file /dev/zero: not a text file (it holds NUL bytes)"),
+    pytest.param(["--file", "/dev/zero"], None, "--file /dev/zero: not a text file (it holds NUL bytes)",
+                 marks=pytest.mark.linux),
     (["--file", "{dir}/seq.txt"], _binary_file, "/seq.txt: not a text file (invalid start byte at byte 4)"),
     (["--file", "{dir}/none.txt"], None, "cannot read --file"),
     (["1", "2", "--png", "{dir}"], None, "is a folder; give a file name"),
@@ -96,7 +94,7 @@ def _binary_file(path):
     ([], None, "the sequence is empty"),
     ([" , "], None, "the sequence is empty"),
     (["1", "2"], "missing", "no such model file"),
-    (["1", "2"], _corrupt, "not a loadable seqmem checkpoint"),
+    (["1", "2"], _corrupt, "not a seqmem checkpoint"),
     (["1", "2"], _resize, "do not match config"),
 ])
 def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(args, fix, message, model_file, tmp_path,
@@ -122,6 +120,7 @@ def test_console_script_is_installed(model_file):
     assert "the -1 arrives at step 1" in res.stdout
 
 
+@pytest.mark.linux
 def test_an_unwritable_png_is_one_line_and_exit_1(model_file, capsys):
     with pytest.raises(SystemExit) as e:
         cli(["--model", str(model_file), "1", "-1", "--png", "/proc/seqmem/trace.png"])
@@ -147,11 +146,11 @@ def test_too_long_input_is_refused_before_it_is_parsed(model_file, tmp_path, mon
 def test_the_documented_example_is_the_committed_lstms_output(capsys):
     from tests.helpers import ROOT
 
-    if not (ROOT / "models/lstm.pt").exists():
-        pytest.skip("models/lstm.pt not built: run `dvc repro` first")
+    if not (ROOT / "models/lstm.safetensors").exists():
+        pytest.skip("models/lstm.safetensors not built: run `dvc repro` first")
     page = (ROOT / "docs/seqmem-probe.md").read_text()
-    block = page.split("$ seqmem-probe --model models/lstm.pt 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
-    cli(["--model", str(ROOT / "models/lstm.pt"), "1", "2", "3", "-1", "5", "6", "7", "8"])
+    block = page.split("$ seqmem-probe --model models/lstm.safetensors 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
+    cli(["--model", str(ROOT / "models/lstm.safetensors"), "1", "2", "3", "-1", "5", "6", "7", "8"])
     assert capsys.readouterr().out.replace(str(ROOT) + "/", "") == block
 
 
@@ -209,6 +208,7 @@ def _wait_reading_stdin(proc: subprocess.Popen, timeout: float = 60) -> None:
     raise AssertionError(f"seqmem-probe did not start reading stdin within {timeout} s")
 
 
+@pytest.mark.posix
 def test_ctrl_c_while_reading_stdin_is_one_line(model_file):
     exe = shutil.which("seqmem-probe", path=ENV["PATH"])
     proc = subprocess.Popen([exe, "--model", str(model_file), "--file", "-"], stdin=subprocess.PIPE,

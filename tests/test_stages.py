@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,11 @@ import pytest
 import torch
 import yaml
 
+from seqmem.checkpoint import read_checkpoint
 from seqmem.core.artifacts import read_metrics
 from stages import evaluate, figures, generate, probe, train
 from stages.common import load_section
+from tests.crafted_checkpoints import respell
 from tests.helpers import DELETE, ENV, ROOT, tiny_params, with_key
 
 
@@ -31,16 +34,17 @@ FIGURES = ("loss", "traces", "staircase", "hidden", "retention")
 
 def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[str]:
     """A stage's arguments, laid out as dvc.yaml lays them out: inputs under src, outputs under dst."""
-    val, model = str(src / "data/val.npz"), str(src / f"models/{flavor}.pt")
+    val, model = str(src / "data/val.npz"), str(src / f"models/{flavor}.safetensors")
     return {
         "generate": ["--out", str(dst / "data/val.npz")],
-        "train": ["--flavor", flavor, "--val", val, "--model", str(dst / f"models/{flavor}.pt"),
+        "train": ["--flavor", flavor, "--val", val, "--model", str(dst / f"models/{flavor}.safetensors"),
                   "--loss", str(dst / f"loss/{flavor}.csv"), "--val-acc", str(dst / f"val_acc/{flavor}.csv")],
-        "evaluate": ["--val", val, "--model", model, "--out", str(dst / f"metrics/evaluate/{flavor}.json"),
+        "evaluate": ["--flavor", flavor, "--val", val, "--model", model,
+                     "--out", str(dst / f"metrics/evaluate/{flavor}.json"),
                      "--length-curve", str(dst / f"length/{flavor}.csv"),
                      "--retention", str(dst / f"metrics/retention/{flavor}.json"),
                      "--retention-curve", str(dst / f"retention/{flavor}.csv")],
-        "probe": ["--val", val, "--model", model, "--traces", str(dst / f"traces/{flavor}.csv"),
+        "probe": ["--flavor", flavor, "--val", val, "--model", model, "--traces", str(dst / f"traces/{flavor}.csv"),
                   "--staircase", str(dst / f"staircase/{flavor}.csv"), "--hidden", str(dst / f"hidden/{flavor}.csv"),
                   "--readout", str(dst / f"metrics/readout/{flavor}.json"),
                   "--points", str(dst / f"fixed_points/{flavor}.csv"),
@@ -71,8 +75,9 @@ def _rows(path: Path) -> list[dict]:
 
 def test_train_writes_checkpoint_and_histories(outputs):
     for flavor in ("rnn", "lstm"):
-        ckpt = torch.load(outputs / f"models/{flavor}.pt", weights_only=True)
-        assert ckpt["config"] == {"flavor": flavor, "hidden_size": 8, "num_layers": 1}
+        ckpt = read_checkpoint(outputs / f"models/{flavor}.safetensors")
+        assert dataclasses.asdict(ckpt.config) == {"flavor": flavor, "hidden_size": 8, "num_layers": 1}
+        assert ckpt.train[flavor]["steps"] == 20 and ckpt.train["eval_every"] == 10  # what it was trained from
         loss = _rows(outputs / f"loss/{flavor}.csv")
         assert [int(r["step"]) for r in loss] == list(range(1, 21))
         assert [int(r["step"]) for r in _rows(outputs / f"val_acc/{flavor}.csv")] == [10, 20]
@@ -93,7 +98,7 @@ def test_evaluate_and_seqmem_probe_never_import_torch(outputs, tmp_path):
     params.write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
     args = ["--params", str(params), *stage_args("evaluate", outputs, tmp_path, "lstm")]
     code = (f"import sys; from stages import evaluate; evaluate.cli({args!r}); from seqmem import cli; "
-            f"cli.main(['--model', {str(outputs / 'models/lstm.pt')!r}, '1', '-1', '2']); "
+            f"cli.main(['--model', {str(outputs / 'models/lstm.safetensors')!r}, '1', '-1', '2']); "
             "print('modules:', sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
     assert "lstm from " in res.stdout  # seqmem-probe ran
@@ -209,9 +214,7 @@ def _truncate(path: Path) -> None:
 
 
 def _resize(path: Path) -> None:
-    ckpt = torch.load(path, weights_only=True)
-    ckpt["config"]["hidden_size"] = 16  # "hidden size changed by hand"
-    torch.save(ckpt, path)
+    respell(path, '"hidden_size":8', '"hidden_size":16')  # "hidden size changed by hand", config and params
 
 
 def _wrong_shape(path: Path) -> None:
@@ -231,14 +234,14 @@ def _drop_column(path: Path) -> None:
 
 
 CORRUPT = [  # (stage, file to spoil, how, text the message must hold)
-    ("evaluate", "models/rnn.pt", _truncate, "models/rnn.pt: not a loadable seqmem checkpoint"),
-    ("probe", "models/lstm.pt", _resize, "models/lstm.pt: weights do not match config"),
-    ("evaluate", "models/lstm.pt", lambda p: p.unlink(), "models/lstm.pt: no such model file"),
+    ("evaluate", "models/rnn.safetensors", _truncate, "models/rnn.safetensors: not a seqmem checkpoint"),
+    ("probe", "models/lstm.safetensors", _resize, "models/lstm.safetensors: weights do not match config"),
+    ("evaluate", "models/lstm.safetensors", lambda p: p.unlink(), "models/lstm.safetensors: no such model file"),
     ("evaluate", "data/val.npz", _wrong_shape, "X must be int64 of shape (N, T, 1)"),
     ("probe", "data/val.npz", _wrong_dtype, "X must be int64 of shape (N, T, 1), got float64"),
     ("train", "data/val.npz", _png, "data/val.npz: not a seqmem validation set"),
     ("train", "data/val.npz", _truncate, "data/val.npz: not a seqmem validation set"),
-    ("evaluate", "models/rnn.pt", _png, "models/rnn.pt: not a loadable seqmem checkpoint"),
+    ("evaluate", "models/rnn.safetensors", _png, "models/rnn.safetensors: not a seqmem checkpoint"),
     ("figures", "loss/rnn.csv", _drop_column, "expected a non-empty CSV with columns ['step', 'loss']"),
     ("figures", "traces/lstm.csv", lambda p: p.write_bytes(b"\xff\xfe\x00"), "traces/lstm.csv"),
 ]
@@ -275,7 +278,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
 def test_a_section_for_an_unused_flavor_may_be_left_out(outputs, tmp_path):
     params = with_key(tiny_params(), "train.gru", DELETE)
     _cli(train, params, tmp_path, *stage_args("train", outputs, tmp_path))
-    assert (tmp_path / "models/rnn.pt").exists()
+    assert (tmp_path / "models/rnn.safetensors").exists()
 
 
 def test_params_read_exponents_as_dvc_does(tmp_path):

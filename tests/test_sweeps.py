@@ -67,9 +67,9 @@ def test_push_then_pull_in_a_fresh_clone_skips_retraining(repo, tmp_path):
     sh("git", "commit", "-qam", "add a DVC remote", cwd=repo)
     clone = tmp_path / "teammate"
     sh("git", "clone", "-q", str(repo), str(clone), cwd=tmp_path)
-    assert not (clone / "models/lstm.pt").exists()
+    assert not (clone / "models/lstm.safetensors").exists()
     sh("dvc", "pull", cwd=clone)
-    for rel in ("data/val.npz", "models/rnn.pt", "models/lstm.pt"):
+    for rel in ("data/val.npz", "models/rnn.safetensors", "models/lstm.safetensors"):
         assert (clone / rel).read_bytes() == (repo / rel).read_bytes()
     assert json.loads(sh("dvc", "status", "--json", cwd=clone).stdout) == {}
     assert "Running stage" not in sh("dvc", "repro", cwd=clone).stdout  # nothing to retrain
@@ -130,5 +130,5 @@ def test_two_runners_share_a_sweep_and_a_reader_sees_all_of_it(repo, tmp_path):
     assert all(name in page for name in seeds)
     # the models came through the DVC remote: an experiment checks out whole, with nothing to re-run
     sh("dvc", "exp", "apply", min(seeds, key=seeds.get), cwd=work / "reader")
-    assert (work / "reader/models/lstm.pt").exists()
+    assert (work / "reader/models/lstm.safetensors").exists()
     assert json.loads(sh("dvc", "status", "--json", cwd=work / "reader").stdout) == {}

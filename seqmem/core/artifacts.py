@@ -39,14 +39,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run: SIGKILL cleans nothing
         stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output is as readable as any file the user makes
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output is as readable as any file the user makes
         yield Path(tmp)
         os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new, never half
+    except OSError as e:  # a full disk, a read-only folder: named by the user's path, never the temp file's
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -99,10 +102,15 @@ def read_csv(path: str | Path, columns: tuple[str, ...]) -> list[dict]:
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez stamps the current time into the zip; fixed timestamps keep the bytes (and dvc.lock) stable."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    """An .npz whose bytes are the arrays' own: stored, not deflated, with fixed timestamps.
+
+    np.savez stamps the current time into the zip, and deflate's output is the interpreter's zlib's
+    (the system's on Linux and macOS, zlib-ng in CPython 3.14 on Windows); stored entries need only
+    CRC-32, which every zlib computes alike. The bytes (and dvc.lock) are then the same everywhere.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             with zf.open(info, "w") as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)

@@ -133,7 +133,7 @@ class Config:
 FLAVOR_NAMES = ("rnn", "lstm", "gru")  # torch.nn's class of each is its name upper-cased
 SECTIONS = ("flavors", "data", "train", "evaluate", "retention", "probe", "attractors")  # params.yaml's top level
 LOSS_MODES = ("every_step", "last_step")
-DEVICES = ("cpu", "cuda", "auto")
+DEVICES = ("cpu", "cuda", "mps", "auto")
 # What fits: a set of sequences is held as int64 steps plus float64 decisions (16 bytes a step), and
 # a training batch keeps every step's activations for backprop. Past these, refuse at once rather
 # than run for a minute into an out-of-memory kill.
@@ -259,7 +259,9 @@ class TrainConfig(Sequences):
     batch_size: int = param(64, ge=1, doc="fresh sequences per step")
     eval_every: int = param(50, ge=1, doc="steps between validation-accuracy log lines")
     threads: int = param(1, ge=1, doc="torch CPU threads; results are bit-exact per count")
-    device: str = param("cpu", choices=DEVICES, doc="cpu, cuda, or auto (cuda if available)")
+    device: str = param("cpu", choices=DEVICES,
+                        doc="cpu (the pinned, bit-exact default), cuda, mps (Apple's GPU), or auto: the fastest at "
+                            "hand (cuda, then mps, then cpu), for speed over exactness (docs/install.md#a-gpu)")
     rnn: FlavorConfig | None = None
     lstm: FlavorConfig | None = None
     gru: FlavorConfig | None = None
@@ -285,11 +287,13 @@ class TrainConfig(Sequences):
                                             f"{self.batch_size * per_sequence[name] * 20 / 1e9:.0f} GB to train; "
                                             f"at most {MAX_TRAIN_FLOATS // per_sequence[name]:,} sequences fit "
                                             "(about 2 GB)")
-        if self.device == "cuda":
+        if self.device in ("cuda", "mps"):
             import torch  # only here: configs stay importable without torch
 
-            if not torch.cuda.is_available():
-                raise ConfigError("device", "is 'cuda' but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
+            backend = torch.cuda if self.device == "cuda" else torch.backends.mps
+            if not backend.is_available():
+                raise ConfigError("device", f"is {self.device!r} but torch.{backend.__name__.removeprefix('torch.')}"
+                                            ".is_available() is False; use 'cpu' or 'auto'")
 
     @classmethod
     def from_params(cls, section: Any, flavors: list[str], path: str = "train") -> TrainConfig:
@@ -309,6 +313,10 @@ class TrainConfig(Sequences):
         if section is None:
             raise ConfigError(name, f"missing key: a section with {FlavorConfig.keys()}")
         return section
+
+    def record(self, name: str) -> dict[str, Any]:
+        """What a `name` model is trained from, as params.yaml writes it: the shared keys and its own section."""
+        return {k: getattr(self, k) for k in self.keys()} | {name: dataclasses.asdict(self.flavor(name))}
 
 
 @dataclasses.dataclass(frozen=True)
