@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,8 +63,19 @@ def drop(page, name: str, data: bytes) -> None:
     page.dispatch_event("body", "drop", {"dataTransfer": transfer})
 
 
-def safetensors_bytes(state: dict[str, np.ndarray], config: dict, train: dict | None = None) -> bytes:
-    """A checkpoint as the spec writes it (safetensors' own writer), in memory."""
+def checkpoint_bytes(state: dict[str, np.ndarray], config: dict, train: dict | None = None) -> bytes:
+    """A checkpoint's bytes as seqmem.checkpoint.write_checkpoint writes them."""
+    from seqmem.checkpoint import Checkpoint, write_checkpoint
+    from seqmem.core.config import ModelConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.safetensors"
+        write_checkpoint(Checkpoint(ModelConfig.from_dict(config, "config"), state, train), path)
+        return path.read_bytes()
+
+
+def safetensors_bytes(state: dict[str, np.ndarray], config: object, train: dict | None = None) -> bytes:
+    """A file in the spec's layout whose config may be anything (safetensors' own writer, no checks)."""
     from safetensors.numpy import save
 
     meta = {"format": 1, "config": config, "train": train}

@@ -17,6 +17,7 @@ from seqmem.core.config import ModelConfig
 from seqmem.inference import decisions
 from tests.browser import (
     NEEDS_CHROMIUM,
+    checkpoint_bytes,
     drop,
     launch,
     memory_done,
@@ -26,6 +27,7 @@ from tests.browser import (
     random_state,
     safetensors_bytes,
 )
+from tests.crafted_checkpoints import CRAFTED
 from tests.helpers import ROOT
 
 pytestmark = NEEDS_CHROMIUM
@@ -201,7 +203,7 @@ def test_the_page_of_a_real_repro_agrees_with_the_library_on_random_sequences(br
 def test_a_dropped_checkpoint_joins_the_decisions_and_the_memory(page):
     cfg = {"flavor": "gru", "hidden_size": 5, "num_layers": 2}  # odd sizes and two layers: every padding path
     state = random_state(**cfg, seed=3)
-    drop(page, "my gru.safetensors", safetensors_bytes(state, cfg))
+    drop(page, "my gru.safetensors", checkpoint_bytes(state, cfg))
     page.wait_for_function("explorer.models().length === 3")
     assert "Added my gru.safetensors" in page.text_content("#drop-message")
     assert "GRU from my gru.safetensors" in page.text_content("#legend")
@@ -217,9 +219,19 @@ def test_a_dropped_checkpoint_joins_the_decisions_and_the_memory(page):
     page.click("#legend .remove")
     assert [m["key"] for m in page.evaluate("explorer.models()")] == ["rnn", "lstm"]
     page.set_input_files("#file", files=[{"name": "again.safetensors", "mimeType": "application/octet-stream",
-                                          "buffer": safetensors_bytes(state, cfg)}])  # "Add a checkpoint..."
+                                          "buffer": checkpoint_bytes(state, cfg)}])  # "Add a checkpoint..."
     page.wait_for_function("explorer.models().length === 3")
     assert np.abs(np.array(traces(page)["file2"]) - decisions(ckpt, x[None, :, None])[0]).max() <= 1e-5
+
+
+def test_a_pipeline_checkpoint_dropped_on_its_page_draws_the_same_line(browser, repro_repo):
+    page = open_page(browser, repro_repo / "plots" / "explorer.html", "#seq=3,1,4,-1,5,9,2,6")
+    drop(page, "lstm.safetensors", model_path(repro_repo, "lstm").read_bytes())  # with its training params
+    page.wait_for_function("explorer.models().length === 3")
+    drawn = traces(page)
+    assert drawn["file1"] == drawn["lstm"]  # the same weights, the same arithmetic: the same bits
+    assert page.errors == []
+    page.context.close()
 
 
 def _corrupt() -> dict[str, bytes]:
@@ -263,7 +275,9 @@ def _corrupt() -> dict[str, bytes]:
 def test_a_corrupt_file_gets_one_line_and_changes_nothing(page):
     page.click("#cells button[data-step='3']")
     before = (page.evaluate("explorer.models()"), traces(page), page.url)
-    for name, data in _corrupt().items():
+    # ours, and every crafted file the library refuses (tests/crafted_checkpoints.py): the page refuses them too
+    crafted = {f"{what.replace(' ', '_')}.safetensors": data for what, data, _ in CRAFTED}
+    for name, data in (_corrupt() | crafted).items():
         drop(page, name, data)
         page.wait_for_function(f"document.getElementById('drop-message').textContent.startsWith({name!r})")
         message = page.text_content("#drop-message")

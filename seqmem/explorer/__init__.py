@@ -14,19 +14,19 @@ import dataclasses
 import json
 import math
 import re
+import typing
 from importlib import resources
 
 import numpy as np
 
-from seqmem.checkpoint import MAX_CHECKPOINT_BYTES, Checkpoint
+from seqmem.checkpoint import FORMAT, MAX_CHECKPOINT_BYTES, MAX_HEADER_BYTES, Checkpoint
 from seqmem.core.artifacts import ArtifactError
-from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, ModelConfig, weight_shapes
+from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, FlavorConfig, ModelConfig, TrainConfig, weight_shapes
 
 # the page's scripts, in the order they load: each uses only those before it (engine.js is also the worker's)
 SCRIPTS = ("charts.js", "checkpoint.js", "sequence.js", "traces.js", "plane.js", "memory.js", "app.js", "controls.js")
 MAX_STEPS = 1000  # the longest sequence a learner can type or draw: every step is a cell and a point
 MAX_DISTANCE = 100_000  # the memory view's longest run, as stage evaluate's retention.max_distance default
-MAX_HEADER = 1 << 20  # a safetensors header of the largest model is a few KB: refuse a longer one before parsing
 POINT_COLUMNS = ("digit", "kind", "p", "pc1", "pc2")  # plots/fixed_points/<flavor>.csv; period and tau if there
 OPTIONAL_COLUMNS = ("period", "time_constant")
 
@@ -35,12 +35,22 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+def rules(cls: type) -> dict:
+    """A params section's keys, each with its type and range, for the page to check a checkpoint's training params."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: {"type": hints[f.name].__name__} | {k: list(v) if isinstance(v, tuple) else v
+                                                        for k in ("ge", "gt", "le", "choices")
+                                                        if (v := f.metadata.get(k)) is not None}
+            for f in dataclasses.fields(cls) if f.name in cls.keys()}
+
+
 def limits() -> dict:
-    """What a dropped checkpoint must respect, from seqmem.core.config and seqmem.checkpoint: one source of truth."""
+    """What a dropped checkpoint must respect, as seqmem.checkpoint and seqmem.core.config say: one source of truth."""
     layers = next(f for f in dataclasses.fields(ModelConfig) if f.name == "num_layers").metadata["le"]
     return {"flavors": list(FLAVOR_NAMES), "max_weights": MAX_WEIGHTS, "max_layers": layers,
-            "max_header": MAX_HEADER, "max_file": MAX_CHECKPOINT_BYTES, "max_steps": MAX_STEPS,
-            "max_distance": MAX_DISTANCE}
+            "train": rules(TrainConfig), "train_flavor": rules(FlavorConfig),
+            "max_header": MAX_HEADER_BYTES, "max_file": MAX_CHECKPOINT_BYTES, "format": FORMAT,
+            "max_steps": MAX_STEPS, "max_distance": MAX_DISTANCE}
 
 
 def weights_base64(ckpt: Checkpoint) -> str:
