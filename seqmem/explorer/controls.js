@@ -57,12 +57,15 @@ async function addFile(file) {
     const style = DROPPED_STYLES.find((s) => !used.has(s.color));
     if (!style) throw new CheckpointError(`at most ${DROPPED_STYLES.length} added models at once; remove one first`);
     const { flavor, hidden_size: H, num_layers: L } = ckpt.config;
-    const m = { key: `file${++dropped}`, name: `${flavor.toUpperCase()} from ${file.name}`, style: { ...style, dash: true },
-                config: ckpt.config, tensors: ckpt.tensors, engine: makeModel(ckpt.config, ckpt.tensors),
-                pipeline: false, train: ckpt.train };
+    // an LSTM's forget penalty tells the exercise's (0) from the pipeline's: worth its place in the name
+    const penalty = flavor === "lstm" && ckpt.train ? `, forget_penalty ${ckpt.train.lstm.forget_penalty}` : "";
+    const m = { key: `file${++dropped}`, name: `${flavor.toUpperCase()} from ${file.name}${penalty}`,
+                style: { ...style, dash: true }, config: ckpt.config, tensors: ckpt.tensors,
+                engine: makeModel(ckpt.config, ckpt.tensors), pipeline: false, train: ckpt.train };
     models.push(m);
     say("drop-message", `Added ${file.name}: ${flavor === "gru" ? "a" : "an"} ${flavor.toUpperCase()} of ${H} units` +
-                        `${L > 1 ? ` x ${L} layers` : ""}.`, "ok");
+                        `${L > 1 ? ` x ${L} layers` : ""}${ckpt.train ? `, trained ${ckpt.train[flavor].steps} ` +
+                        `steps${penalty}` : ", no training params recorded"}.`, "ok");
     renderLegend();
     render();
     runMemory([m]);

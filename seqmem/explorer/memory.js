@@ -99,7 +99,8 @@ function drawMemory(canvas, width, height, runs, n) {
     ctx.lineTo(col, y(last));
     ctx.stroke();
     ctx.setLineDash([]);
-    for (const d of decades) if (d < filled) drawMarker(ctx, marker, x(d), y(p[d]), 4.5, color, "white", 1);
+    // a marker a decade, each model's a little right of the last one's, so that equal curves show every shape
+    for (const d of decades) if (d < filled) drawMarker(ctx, marker, x(d) + 8 * i, y(p[d]), 4.5, color, "white", 1);
   });
   ctx.restore();
 }
