@@ -85,7 +85,7 @@ def test_the_url_holds_the_view_and_a_reload_brings_it_back(page):
     page.keyboard.press("ArrowLeft")
     view = page.evaluate("explorer.view()")
     assert view["selected"] == 3
-    assert page.url.endswith("#seq=1,2,3,4,5,-1,7,8,9&under=6&step=3&n=100000&seed=0")
+    page.wait_for_function("location.hash === '#seq=1,2,3,4,5,-1,7,8,9&under=6&step=3&n=100000&seed=0'")
     before = traces(page)
     page.reload()
     page.wait_for_function("window.explorer !== undefined")
@@ -154,7 +154,7 @@ def test_the_memory_run_stays_off_the_page_and_leaves_it_live(page):
     result = memory_done(page)
     assert (result["n"], result["seed"]) == (100_000, 7)
     assert all(r["done"] and r["filled"] == 100_001 for r in result["results"].values())
-    assert page.url.endswith("&n=100000&seed=7")
+    page.wait_for_function("location.hash.endsWith('&n=100000&seed=7')")
 
 
 def test_the_memory_run_is_the_librarys_on_the_same_digits(browser, repro_repo):
@@ -274,6 +274,7 @@ def _corrupt() -> dict[str, bytes]:
 
 def test_a_corrupt_file_gets_one_line_and_changes_nothing(page):
     page.click("#cells button[data-step='3']")
+    page.wait_for_function("location.hash.startsWith('#seq=1,2,3,-1,')")
     before = (page.evaluate("explorer.models()"), traces(page), page.url)
     # ours, and every crafted file the library refuses (tests/crafted_checkpoints.py): the page refuses them too
     crafted = {f"{what.replace(' ', '_')}.safetensors": data for what, data, _ in CRAFTED}

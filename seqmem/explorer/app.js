@@ -61,8 +61,7 @@ function renderCells() {
     b.className = t === -1 ? "cell minus" : "cell";
     b.title = t === -1 ? `step ${i}: the -1; click to take it away` : `step ${i}: click to put the -1 here`;
   });
-  $("typed").value === view.tokens.join(" ") || document.activeElement === $("typed") ||
-    ($("typed").value = view.tokens.join(" "));
+  if (document.activeElement !== $("typed")) $("typed").value = view.tokens.join(" "); // not under a typing learner
   $("length").textContent = `${view.tokens.length} step${view.tokens.length > 1 ? "s" : ""}`;
 }
 
@@ -84,7 +83,25 @@ function renderSelection() {
     $(`caption-${r.m.key}`).innerHTML = planeCaption(r.m, view.tokens, r.p, s);
     $(`caption-${r.m.key}`).style.width = `${panelWidth}px`;
   }
-  history.replaceState(null, "", writeFragment(view));
+  writeUrl();
+}
+
+// Chromium ignores a page's history calls past 200 in 10 s: a burst of edits (a held arrow key) writes at most
+// ten a second, the last one always
+let urlWritten = 0, urlTimer = null;
+
+function writeUrl() {
+  clearTimeout(urlTimer);
+  const wait = urlWritten + 100 - performance.now();
+  if (wait > 0) {
+    urlTimer = setTimeout(writeUrl, wait);
+    return;
+  }
+  const hash = writeFragment(view);
+  if (location.hash !== hash) {
+    urlWritten = performance.now();
+    history.replaceState(null, "", hash);
+  }
 }
 
 /** Recompute every model's trace for the view's tokens and redraw views 1-3. */

@@ -41,7 +41,7 @@ function onRun() {
     return say("memory-status", "the seed must be a whole number from 0 to 4294967295", "error");
   }
   view = { ...view, n, seed };
-  history.replaceState(null, "", writeFragment(view));
+  writeUrl();
   runMemory(models);
 }
 
