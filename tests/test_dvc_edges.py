@@ -154,7 +154,8 @@ def test_an_output_path_that_is_a_folder_gives_one_line(repo):
     out = repo / "metrics/evaluate/rnn.json"
     out.unlink()
     out.mkdir()
-    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.safetensors", "--out",
+    res = sh("python", "-m", "stages.evaluate", "--flavor", "rnn", "--val", "data/val.npz", "--model",
+             "models/rnn.safetensors", "--out",
              "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", "--retention",
              "metrics/retention/rnn.json", "--retention-curve", "plots/retention/rnn.csv", cwd=repo, check=False)
     assert res.returncode == 1

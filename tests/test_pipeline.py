@@ -108,7 +108,7 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
     assert "HEAD" in html
     assert names[0] in html
     data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
-    for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "length", "plots/hidden.png"):
+    for plot in ("loss", "val_acc", "traces", "length", "plots/hidden.png"):
         if plot.endswith(".png"):  # images: one entry per revision, side by side
             assert {d["revisions"][0] for d in data["data"][plot]} == {"HEAD", names[0]}
             continue
