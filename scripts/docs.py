@@ -55,21 +55,10 @@ def committed(kind: str) -> dict:
 
 
 def results() -> str:
-    """One small table per model from the committed metrics/{evaluate,retention,readout}/<flavor>.json."""
-    metrics, retention, readout = committed("evaluate"), committed("retention"), committed("readout")
-    longest = max(metrics["rnn"]["accuracy_by_length"], key=int)
-    followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
-    out = []
-    for f in sorted(metrics, key=config.FLAVOR_NAMES.index):
-        m, r = metrics[f], retention[f]
-        half = f"{r['half_life']:,} steps" if r["half_life"] is not None else f"more than {followed:,} steps"
-        rows = [("validation accuracy (2,000 sequences, lengths 10..25)", f"{m['accuracy']:.2%}"),
-                ("flips at the -1 itself / stays flipped", f"{m['lag0_share']:.2%} / {m['latch_rate']:.2%}"),
-                (f"accuracy at length {int(longest):,}", f"{m['accuracy_by_length'][longest]:.2%}"),
-                ("memory half-life: steps until half the sequences forget their -1", half),
-                ("linear readout of 'a -1 was seen' from h", f"{readout[f]['linear_readout_h']:.2%}")]
-        out += [f"**{f.upper()}**", "", "| measure | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
-    return "\n".join(out).rstrip()
+    """Every model's headline numbers, as `python scripts/results.py --md` prints them."""
+    from results import markdown, rows  # scripts/results.py, beside this file
+
+    return markdown(*rows(ROOT))
 
 
 def probe_help() -> str:
