@@ -45,7 +45,8 @@ def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[st
                   "--readout", str(dst / f"metrics/readout/{flavor}.json"),
                   "--points", str(dst / f"fixed_points/{flavor}.csv"),
                   "--trajectories", str(dst / f"trajectories/{flavor}.csv"),
-                  "--attractors", str(dst / f"metrics/attractors/{flavor}.json")],
+                  "--attractors", str(dst / f"metrics/attractors/{flavor}.json"),
+                  "--plane", str(dst / f"plane/{flavor}.json")],
         "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
                                                         str(dst / f"{name}.png"))]
         + ["--fixed-points", str(src / "fixed_points"), "--trajectories", str(src / "trajectories"),
