@@ -7,6 +7,11 @@ duplicates, then linearise: the Jacobian's eigenvalues say whether a point is st
 |lambda| < 1), a saddle or unstable, and how fast it pulls, tau = -1 / ln |lambda|. Where no
 fixed point exists, the slowest points (smallest q) are reported instead.
 
+Periodic orbits the same way (find_cycles): a period-k orbit s_0 -> s_1 -> ... -> s_0 is a fixed
+point of F^k that F alone does not fix. Its stability is that of F^k, whose Jacobian is the
+product of F's along the orbit, J(s_{k-1}) ... J(s_0): its eigenvalues are the orbit's Floquet
+multipliers, the same from every state of it.
+
 A state is flat, (D,): every layer's h, then every layer's c for an LSTM. Work is in float64, on
 a copy of the model, so that points and eigenvalues come out to 1e-10, not float32's 1e-7.
 """
@@ -15,24 +20,26 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from seqmem.model import SequenceClassifier
+from seqmem.model import SequenceClassifier, one_thread
 from seqmem.optim import Adam
 
 
-@dataclasses.dataclass(frozen=True)
-class FixedPoint:
-    """A fixed (or slow) point: its state, speed q, decision P = head(h), and linearisation."""
+class _Linearised:
+    """What the eigenvalues of a point's (or an orbit's) linearisation say."""
 
-    state: np.ndarray  # (D,)
-    q: float
-    p: float
     eigenvalues: np.ndarray  # (D,) complex, largest |lambda| first
+
+    @property
+    def period(self) -> int:
+        """The steps of F that the eigenvalues are of: 1 for a point."""
+        return 1
 
     @property
     def max_abs(self) -> float:
@@ -51,9 +58,34 @@ class FixedPoint:
 
     @property
     def time_constant(self) -> float:
-        """Steps for the slowest direction to shrink by e, -1 / ln |lambda|_max (inf at |lambda| = 1)."""
+        """Steps (of F, not of F^k) for the slowest direction to shrink by e, -k / ln |lambda|_max (inf at 1)."""
         m = self.max_abs
-        return math.inf if m >= 1 else -1 / math.log(m) if m > 0 else 0.0
+        return math.inf if m >= 1 else -self.period / math.log(m) if m > 0 else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedPoint(_Linearised):
+    """A fixed (or slow) point: its state, speed q, decision P = head(h), and linearisation."""
+
+    state: np.ndarray  # (D,)
+    q: float
+    p: float
+    eigenvalues: np.ndarray  # (D,) complex, largest |lambda| first
+
+
+@dataclasses.dataclass(frozen=True)
+class Orbit(_Linearised):
+    """A periodic orbit s_0 -> ... -> s_{k-1} -> s_0 of F(., x): its states, q of F^k, decisions, multipliers."""
+
+    states: np.ndarray  # (k, D): s_0 is the state with the highest P, then F(s_0), ...
+    q: float  # |F^k(s_0) - s_0|^2 / 2
+    ps: np.ndarray  # (k,) P = head(h) at each state
+    eigenvalues: np.ndarray  # (D,) complex Floquet multipliers (of F^k), largest first
+
+    @property
+    def period(self) -> int:
+        """k, the steps of F that bring the state back."""
+        return len(self.states)
 
 
 class Dynamics:
@@ -90,6 +122,21 @@ class Dynamics:
         rows = [torch.autograd.grad(out[:, i].sum(), z, retain_graph=i < self.dim - 1)[0] for i in range(self.dim)]
         return torch.stack(rows, 1)
 
+    def orbit(self, z: torch.Tensor, x: float | torch.Tensor, k: int) -> torch.Tensor:
+        """z and its next k - 1 states under x, (k, N, D)."""
+        out = [z]
+        with torch.no_grad():
+            for _ in range(k - 1):
+                out.append(self.step(out[-1], x))
+        return torch.stack(out)
+
+    def monodromy(self, z: torch.Tensor, x: float | torch.Tensor, k: int) -> torch.Tensor:
+        """dF^k/dz at each state, (N, D, D): the product J(s_{k-1}) ... J(s_0) along its next k states."""
+        out = self.jacobian(z, x)
+        for s in self.orbit(z, x, k)[1:]:  # one state's Jacobians at a time: no more memory than for k = 1
+            out = self.jacobian(s, x) @ out
+        return out
+
     def states(self, X: np.ndarray) -> np.ndarray:
         """The flat state after every step of sequences X (N, T, 1): (N * T, D), for starting points."""
         x = torch.as_tensor(np.asarray(X), dtype=torch.float64)
@@ -101,8 +148,21 @@ class Dynamics:
         return torch.cat(out).numpy()
 
 
-def _speed(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((dyn.step(z, x) - z) ** 2).sum(1)  # q, (N,)
+def _returned(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor, k: int = 1) -> torch.Tensor:
+    for _ in range(k):
+        z = dyn.step(z, x)
+    return z  # F^k(z), (N, D)
+
+
+def _speed(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor, k: int = 1) -> torch.Tensor:
+    return 0.5 * ((_returned(dyn, z, x, k) - z) ** 2).sum(1)  # q of F^k, (N,)
+
+
+CLUSTER = 1e-3  # guesses at orbits closer than this after Adam are one candidate for Newton
+# a guess whose states have come this close (min over j of |s_j - s_0|) is collapsing onto a shorter
+# orbit, most often a fixed point: it is dropped, every PRUNE_EVERY Adam steps. (So a cycle smaller
+# than this, as one just born from a fixed point, is not looked for.)
+COLLAPSED, PRUNE_EVERY = 1e-2, 25
 
 
 class Found(NamedTuple):
@@ -119,6 +179,17 @@ def find(model: SequenceClassifier, x: float, starts: np.ndarray, **settings) ->
     return find_all(model, [x], starts, **settings)[x][:2]
 
 
+def _one_thread(search):
+    """Run a search on one torch thread: small float64 steps run faster so (a second thread on a busy
+    2-core machine made them 30x slower), and the bits do not depend on the core count."""
+    @functools.wraps(search)
+    def run(*args, **kwargs):
+        with one_thread():
+            return search(*args, **kwargs)
+    return run
+
+
+@_one_thread
 def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray, *, iters: int = 1000,
              lr: float = 1e-2, newton: int = 20, q_tol: float = 1e-14, merge_tol: float = 1e-6,
              slow: int = 3) -> dict[float, Found]:
@@ -138,23 +209,7 @@ def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray,
         opt.zero_grad()
         _speed(dyn, z, x).sum().backward()
         opt.step()
-    z = z.detach()
-    eye = torch.eye(dyn.dim, dtype=torch.float64)
-    active = torch.arange(len(z))  # rows still worth a Newton step
-    for _ in range(newton):
-        zs, xs = z[active], x[active]
-        with torch.no_grad():
-            r, q = dyn.step(zs, xs) - zs, _speed(dyn, zs, xs)
-        # gelsy: QR with column pivoting, rank-revealing like gelsd's SVD and 4-5x faster here
-        step = torch.linalg.lstsq(dyn.jacobian(zs, xs) - eye, r[..., None], driver="gelsy").solution[..., 0]
-        with torch.no_grad():
-            q_new = _speed(dyn, zs - step, xs)
-        better = q_new < q  # a Newton step that does not help is not taken
-        z[active[better]] = (zs - step)[better]
-        # converged to float64's resolution, or stuck: no more steps for that row
-        active = active[better & (q_new > q_tol * 1e-12)]
-        if not len(active):
-            break
+    z = _polish(dyn, z.detach(), x, 1, newton, q_tol)
     with torch.no_grad():
         q = _speed(dyn, z, x)
     out = {}
@@ -169,6 +224,113 @@ def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray,
         out[value] = Found(fixed, _describe(dyn, z, q, order[:slow].tolist(), value) if not fixed else [],
                            float((q[rows] < q_tol).double().mean()))
     return out
+
+
+@_one_thread
+def find_cycles(model: SequenceClassifier, inputs: list[float], starts: np.ndarray, period: int, *,
+                iters: int = 1000, lr: float = 1e-2, newton: int = 20, q_tol: float = 1e-14,
+                merge_tol: float = 1e-6) -> dict[float, list[Orbit]]:
+    """{x: the orbits of least period `period` under each input x}, from starting states (N, D).
+
+    Multiple shooting: a start and its next k - 1 states under x are one guess at an orbit, and Adam
+    moves all k states at once to minimise sum_j |F(s_j, x) - s_{j+1}|^2 / 2 (s_k = s_0): k single
+    steps in one batch, not F^k, whose gradient grows or shrinks along the orbit. Guesses that end
+    within CLUSTER of one another are one candidate (most collapse onto fixed points); each gets
+    Newton steps on F^k(s) = s. A state with q < q_tol that fewer than k steps bring back is a
+    shorter orbit, found by find_all or a smaller period, and dropped; the rest merge per orbit.
+    """
+    if period < 2:
+        raise ValueError(f"period must be >= 2 (find_all finds fixed points), got {period}")
+    dyn, n, k = Dynamics(model), len(starts), period
+    x = torch.tensor(inputs, dtype=torch.float64).repeat_interleave(n)  # (K * N,)
+    first = torch.tensor(np.asarray(starts, dtype=np.float64)).repeat(len(inputs), 1)
+    z = dyn.orbit(first, x, k).transpose(0, 1).contiguous().requires_grad_(True)  # (K * N, k, D)
+    opt, active = Adam([z], lr=lr), torch.arange(len(z))  # guesses not yet collapsed onto a shorter orbit
+    for t in range(iters):
+        if t % PRUNE_EVERY == 0:
+            active = active[_spread(z.detach()[active]) > COLLAPSED]
+            if not len(active):
+                break
+        opt.zero_grad()  # a dropped guess gets no gradient: it costs nothing, and is not a candidate
+        (_shooting(dyn, z[active], x[active]).sum()).backward()
+        opt.step()
+    z, out = z.detach(), {v: [] for v in inputs}
+    active = active[_spread(z[active]) > COLLAPSED]
+    if not len(active):
+        return out
+    with torch.no_grad():
+        order = active[torch.argsort(_shooting(dyn, z[active], x[active]))]  # nearest an orbit first
+    # per input, one guess per cluster: most clusters are guesses still collapsing onto one fixed point
+    rows = torch.tensor([i for v in inputs for i in _distinct(z[:, 0], z, order[x[order] == v].tolist(), CLUSTER)],
+                        dtype=torch.long)
+    s = _polish(dyn, z[rows, 0].clone(), x[rows], k, newton, q_tol)
+    with torch.no_grad():
+        q = _speed(dyn, s, x[rows], k)
+    orbits = dyn.orbit(s, x[rows], k).transpose(0, 1)  # (C, k, D)
+    # fixed by F^k, but back in fewer than k steps: a shorter orbit, not this period's
+    shorter = ((orbits[:, 1:] - orbits[:, :1]).norm(dim=2) <= merge_tol).any(1)
+    for v in inputs:
+        mine = [j for j in torch.argsort(q).tolist() if x[rows[j]] == v and q[j] < q_tol and not shorter[j]]
+        out[v] = _describe_orbits(dyn, orbits, _distinct(orbits[:, 0], orbits, mine, merge_tol), v)
+    return out
+
+
+def _shooting(dyn: Dynamics, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """sum_j |F(s_j, x) - s_{j+1}|^2 / 2 of each guess z (N, k, D), s_k = s_0: (N,)."""
+    out = dyn.step(z.reshape(-1, dyn.dim), x.repeat_interleave(z.shape[1])).reshape(z.shape)  # F(s_j)
+    return 0.5 * ((out - z.roll(-1, 1)) ** 2).sum((1, 2))
+
+
+def _spread(z: torch.Tensor) -> torch.Tensor:
+    """How far each guess (N, k, D) is from collapsing onto a shorter orbit: min over j of |s_j - s_0|, (N,)."""
+    return (z[:, 1:] - z[:, :1]).norm(dim=2).amin(1)
+
+
+def _distinct(first: torch.Tensor, orbits: torch.Tensor, order: list[int], tol: float) -> list[int]:
+    """The rows i of `order` whose first[i] (D,) lies farther than tol from every state of each earlier kept one."""
+    kept: list[int] = []
+    for i in order:
+        if not kept or (orbits[kept] - first[i]).norm(dim=2).min() > tol:
+            kept.append(i)
+    return kept
+
+
+def _describe_orbits(dyn: Dynamics, orbits: torch.Tensor, idx: list[int], x: float) -> list[Orbit]:
+    if not idx:
+        return []
+    k = orbits.shape[1]
+    with torch.no_grad():
+        p = dyn.decision(orbits[idx].reshape(-1, dyn.dim)).reshape(len(idx), k)  # (C, k)
+    # each orbit from its state with the highest P: the same orbit reads the same from any start
+    phase = torch.argmax(p, 1)
+    s0 = orbits[idx][torch.arange(len(idx)), phase]  # (C, D)
+    states = dyn.orbit(s0, x, k).transpose(0, 1)  # (C, k, D)
+    eig = torch.linalg.eigvals(dyn.monodromy(s0, x, k)).detach().numpy()  # (C, D) Floquet multipliers
+    with torch.no_grad():
+        q, p = _speed(dyn, s0, x, k), dyn.decision(states.reshape(-1, dyn.dim)).reshape(len(idx), k)
+    return [Orbit(states[c].numpy(), float(q[c]), p[c].numpy(), eig[c][np.argsort(-np.abs(eig[c]), kind="stable")])
+            for c in range(len(idx))]
+
+
+def _polish(dyn: Dynamics, z: torch.Tensor, x: torch.Tensor, k: int, newton: int, q_tol: float) -> torch.Tensor:
+    """Up to `newton` Newton steps on F^k(z) = z for each row of z (N, D), in place; unhelpful ones are not taken."""
+    eye = torch.eye(dyn.dim, dtype=torch.float64)
+    active = torch.arange(len(z))  # rows still worth a Newton step
+    for _ in range(newton):
+        zs, xs = z[active], x[active]
+        with torch.no_grad():
+            r, q = _returned(dyn, zs, xs, k) - zs, _speed(dyn, zs, xs, k)
+        # gelsy: QR with column pivoting, rank-revealing like gelsd's SVD and 4-5x faster here
+        step = torch.linalg.lstsq(dyn.monodromy(zs, xs, k) - eye, r[..., None], driver="gelsy").solution[..., 0]
+        with torch.no_grad():
+            q_new = _speed(dyn, zs - step, xs, k)
+        better = q_new < q
+        z[active[better]] = (zs - step)[better]
+        # converged to float64's resolution, or stuck: no more steps for that row
+        active = active[better & (q_new > q_tol * 1e-12)]
+        if not len(active):
+            break
+    return z
 
 
 def _describe(dyn: Dynamics, z: torch.Tensor, q: torch.Tensor, idx: list[int], x: float) -> list[FixedPoint]:
