@@ -102,8 +102,10 @@ def _attractors(model: SequenceClassifier, cfg: AttractorsConfig) -> tuple[dict,
     points += [_point_row(d, p, "slow", plane) for d in DIGITS for p in found[d].slow]
     cycles = {d: [] for d in DIGITS}  # every digit's orbits of period 2..max_period, shortest first
     for k in range(2, cfg.max_period + 1):
-        orbits = find_cycles(model, DIGITS, starts, k, iters=cfg.iters, lr=cfg.lr, newton=cfg.newton,
-                             q_tol=cfg.q_tol, merge_tol=cfg.merge_tol)
+        # from fewer starts: a cycle search costs k fixed-point searches a start, and the stable cycles
+        # (an attractor's basin holds many starts) are found from far fewer; saddle cycles are found less surely
+        orbits = find_cycles(model, DIGITS, starts[: cfg.cycle_starts], k, iters=cfg.iters, lr=cfg.lr,
+                             newton=cfg.newton, q_tol=cfg.q_tol, merge_tol=cfg.merge_tol)
         for d in DIGITS:
             cycles[d] += orbits[d]
     points += [row for d in DIGITS for o in cycles[d] for row in _orbit_rows(d, o, plane)]
