@@ -115,6 +115,8 @@ def test_the_hidden_size_8_rnn_remembers_in_a_stable_2_cycle_under_every_digit(r
         seen = [r for r in points if r["digit"] == digit and r["period"] == 2 and r["kind"] == "stable"]
         assert [r["phase"] for r in seen] == [0, 1] and all(r["p"] > 0.9 for r in seen), seen
         assert seen[0]["max_abs_eig"] < 0.2  # Floquet multipliers, of two steps
+    # and between the "no -1" point and the cycle, under the small digits, saddle cycles that say "no -1"
+    assert any(r["kind"] == "saddle" and r["period"] == 2 and r["p"] < 0.5 and r["digit"] < 4 for r in points)
 
 
 def test_the_hidden_size_8_rnns_cycles_are_true_2_cycles_and_real_sequences_hop_along_them_in_step(rnn8):
@@ -145,3 +147,26 @@ def test_the_hidden_size_8_rnns_cycles_are_true_2_cycles_and_real_sequences_hop_
         assert corner.all() or not corner.any(), t  # every sequence on the same corner
         corners.append(bool(corner[0]))
     assert corners in ([True, False] * 3, [False, True] * 3)  # and the other one a step later
+
+
+def test_the_figure_draws_a_cycle_as_diamonds_joined_in_a_closed_dotted_line():
+    from seqmem.figures import attractors_figure
+
+    row = dict(digit=0, kind="stable", p=0.9, max_abs_eig=0.03, time_constant=0.6, q=0.0, period=2)
+    points = [{**row, "pc1": 1.0, "pc2": 2.0, "phase": 0}, {**row, "pc1": -1.0, "pc2": 0.5, "phase": 1},
+              dict(row, kind="saddle", p=0.2, period=1, phase=0, pc1=0.0, pc2=0.0)]
+    trajectories = [{"sequence": "s", "step": t, "token": 3, "pc1": t / 10, "pc2": 0.0} for t in range(5)]
+    fig = attractors_figure({"rnn": {"points": points, "trajectories": trajectories}})
+    (joined,) = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+    assert list(joined.get_xdata()) == [1.0, -1.0, 1.0] and list(joined.get_ydata()) == [2.0, 0.5, 2.0]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "stable cycle (states joined)" in labels and "saddle cycle (unstable)" in labels
+
+
+def test_the_committed_models_hold_no_cycle_as_the_docs_say():
+    from seqmem.core.artifacts import read_metrics
+    from tests.helpers import ROOT
+
+    assert "Neither has a cycle of period 2 under any digit" in (ROOT / "docs/attractors.md").read_text()
+    for flavor, m in read_metrics(ROOT / "metrics/attractors").items():
+        assert (m["digits_with_cycle"], m["drift_settled_period"]) == (0, 1), flavor
