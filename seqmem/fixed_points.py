@@ -180,8 +180,9 @@ def find(model: SequenceClassifier, x: float, starts: np.ndarray, **settings) ->
 
 
 def _one_thread(search):
-    """Run a search on one torch thread: small float64 steps run faster so (a second thread on a busy
-    2-core machine made them 30x slower), and the bits do not depend on the core count."""
+    """The search, run on one torch thread."""
+    # small float64 steps run faster so (a second thread on a busy 2-core machine made them 30x
+    # slower), and the bits do not depend on the core count
     @functools.wraps(search)
     def run(*args, **kwargs):
         with one_thread():
