@@ -159,11 +159,12 @@ def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
 
 
 def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
-    """One panel per model: real trajectories and every digit's fixed points on their top two principal components.
+    """One panel per model: real trajectories, every digit's fixed points and cycles, on their top two principal axes.
 
     `panels`: {flavor: {"points": rows, "trajectories": rows}}. A point is filled if stable, hollow if
     a saddle (or unstable), a cross if only slow (no fixed point under its digit); its colour is its
-    decision P(a -1 was seen).
+    decision P(a -1 was seen). The states of a cycle (rows with period k > 1, phases 0..k-1 in turn)
+    are diamonds, filled or hollow alike, joined by a thin line in the order the map visits them.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 1, 4.4), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.86, bottom=0.25, top=0.9, wspace=0.28)
@@ -177,8 +178,10 @@ def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
             for r in pts:
                 if r["token"] == -1:  # where the -1 kicks the state over
                     ax.annotate("-1", (r["pc1"], r["pc2"]), xytext=(5, -3), textcoords="offset points", fontsize=8)
+        fixed = [r for r in data["points"] if int(r.get("period", 1)) == 1]
+        _draw_cycles(ax, [r for r in data["points"] if int(r.get("period", 1)) > 1], cmap, norm)
         for kind in ("stable", "saddle", "unstable", "marginal", "slow"):
-            pts = [r for r in data["points"] if r["kind"] == kind]
+            pts = [r for r in fixed if r["kind"] == kind]
             if not pts:
                 continue
             colors = cmap(norm([r["p"] for r in pts]))
@@ -207,6 +210,22 @@ def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
               Line2D([], [], color="0.65", ls="--", marker=".", label="a sequence without"),
               Line2D([], [], marker="o", label="stable fixed point", **grey),
               Line2D([], [], marker="o", mfc="none", label="saddle (unstable)", **grey),
+              Line2D([], [], marker="D", ms=5.5, mew=1.4, color="0.4", ls=":", lw=0.9,
+                     label="stable cycle (states joined)"),
+              Line2D([], [], marker="D", ms=5.5, mew=1.4, color="0.4", ls=":", lw=0.9, mfc="none",
+                     label="saddle cycle (unstable)"),
               Line2D([], [], marker="x", label="slowest point (no fixed point)", **grey)]
-    fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False)  # a column per kind
     return fig
+
+
+def _draw_cycles(ax: plt.Axes, rows: list[dict], cmap, norm) -> None:
+    """Each orbit's states (consecutive rows, phase 0 first) as diamonds, joined in the order the map visits them."""
+    orbits = [rows[i : i + int(r["period"])] for i, r in enumerate(rows) if int(r["phase"]) == 0]
+    for orbit in orbits:
+        xy = [r["pc1"] for r in orbit] + [orbit[0]["pc1"]], [r["pc2"] for r in orbit] + [orbit[0]["pc2"]]
+        # dotted, unlike the trajectories' lines; closed: the last state goes back to the first
+        ax.plot(*xy, color="0.35", ls=":", lw=0.9, zorder=2)
+        colors = cmap(norm([r["p"] for r in orbit]))
+        ax.scatter(xy[0][:-1], xy[1][:-1], facecolors=colors if orbit[0]["kind"] in ("stable", "marginal") else "none",
+                   edgecolors=colors, marker="D", s=34, lw=1.4, zorder=3)
