@@ -113,13 +113,9 @@ def attractors() -> str:
         return lambda m: "not searched" if m.get(key) is None else f"{m[key]} of 10"
 
     def end(m: dict) -> str:
-        if m.get("predicted_half_life") is not None:
-            return f"{m['predicted_half_life']:,} steps"
-        if m.get("drift_settled_period") == 1:
-            return "never: settles on a 'seen' point"
-        if m.get("drift_settled_period"):
-            return f"never: settles in a 'seen' {m['drift_settled_period']}-cycle"
-        return f"not within {steps:,} steps"
+        from results import predicted_end  # scripts/results.py, beside this file
+
+        return predicted_end(m, steps)
 
     return "\n".join([
         "| | " + " | ".join(f.upper() for f in flavors) + " |", "|---" * (len(flavors) + 1) + "|",

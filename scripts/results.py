@@ -25,6 +25,17 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2%}"
 
 
+def predicted_end(m: dict, steps: int) -> str:
+    """When the dynamics say the memory ends, from a model's metrics/attractors entry, in words."""
+    if m.get("predicted_half_life") is not None:
+        return f"{m['predicted_half_life']:,} steps"
+    if m.get("drift_settled_period") == 1:
+        return "never ('seen' point)"
+    if m.get("drift_settled_period"):
+        return f"never ('seen' {m['drift_settled_period']}-cycle)"
+    return f"not within {steps:,} steps"
+
+
 def rows(root: Path = ROOT) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """(model names, [(measure, a value per model)]) from root's metrics/ and params.yaml."""
     params = load_params(root / "params.yaml")
@@ -45,9 +56,9 @@ def rows(root: Path = ROOT) -> tuple[list[str], list[tuple[str, list[str]]]]:
         h = ret[f]["half_life"]
         return f"> {followed:,} steps" if h is None else f"{h:,} steps"
 
-    def predicted(f: str) -> str:
-        p = att[f].get("predicted_half_life")
-        return f"> {drift:,} steps" if p is None else f"{p:,} steps"
+    def held_by(f: str) -> str:
+        point, cycle = att[f]["digits_with_stable_seen"], att[f].get("digits_with_stable_seen_cycle")
+        return f"{point} of 10" + ("" if cycle is None else f" / {cycle} of 10")
 
     table = [
         (f"validation accuracy ({data['num_sequences']:,} sequences, lengths {data['min_len']}..{data['max_len']})",
@@ -56,11 +67,11 @@ def rows(root: Path = ROOT) -> tuple[list[str], list[tuple[str, list[str]]]]:
          per(lambda f: f"{_pct(ev[f]['lag0_share'])} / {_pct(ev[f]['latch_rate'])}")),
         ("false alarms before the -1", per(lambda f: _pct(ev[f]["false_alarm_rate"]))),
         (f"accuracy at length {int(longest):,}", per(lambda f: _pct(ev[f]["accuracy_by_length"][longest]))),
-        ("memory half-life: steps until half the sequences forget their -1", per(half)),
+        ("memory half-life (until half the sequences forget)", per(half)),
         (f"false alarms within {followed:,} steps", per(lambda f: _pct(ret[f]["false_alarm_at_max"]))),
         ("linear readout of 'a -1 was seen' from h", per(lambda f: _pct(read[f]["linear_readout_h"]))),
-        ("digits with a stable 'seen' fixed point", per(lambda f: f"{att[f]['digits_with_stable_seen']} of 10")),
-        ("memory's end, predicted from the dynamics", per(predicted)),
+        ("digits with a stable 'seen' point / 2+-cycle", per(held_by)),
+        ("memory's end, predicted from the dynamics", per(lambda f: predicted_end(att[f], drift))),
     ]
     return [f.upper() for f in flavors], table
 
