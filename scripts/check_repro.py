@@ -222,8 +222,8 @@ def main() -> int:
     now = lock_of(Path("dvc.lock"))
     corrupt = disk_mismatches({"stages": {k: v for k, v in now.get("stages", {}).items() if k in defined}})
     if corrupt:
-        problems.append("files differ from the md5 that dvc.lock records: corrupt (README: 'Repairing the "
-                        "DVC cache'):\n" + "\n".join(corrupt))
+        problems.append("files differ from the md5 that dvc.lock records: corrupt "
+                        "(docs/reproducibility.md#repairing-the-dvc-cache):\n" + "\n".join(corrupt))
     metrics_diff = repo.metrics.diff(a_rev="HEAD").get("diff", {})
     if args.tolerance:
         bad = out_of_tolerance(metrics_diff, json.loads(TOLERANCES.read_text()))

@@ -55,21 +55,10 @@ def committed(kind: str) -> dict:
 
 
 def results() -> str:
-    """One small table per model from the committed metrics/{evaluate,retention,readout}/<flavor>.json."""
-    metrics, retention, readout = committed("evaluate"), committed("retention"), committed("readout")
-    longest = max(metrics["rnn"]["accuracy_by_length"], key=int)
-    followed = load_params(ROOT / "params.yaml")["retention"]["max_distance"]
-    out = []
-    for f in sorted(metrics, key=config.FLAVOR_NAMES.index):
-        m, r = metrics[f], retention[f]
-        half = f"{r['half_life']:,} steps" if r["half_life"] is not None else f"more than {followed:,} steps"
-        rows = [("validation accuracy (2,000 sequences, lengths 10..25)", f"{m['accuracy']:.2%}"),
-                ("flips at the -1 itself / stays flipped", f"{m['lag0_share']:.2%} / {m['latch_rate']:.2%}"),
-                (f"accuracy at length {int(longest):,}", f"{m['accuracy_by_length'][longest]:.2%}"),
-                ("memory half-life: steps until half the sequences forget their -1", half),
-                ("linear readout of 'a -1 was seen' from h", f"{readout[f]['linear_readout_h']:.2%}")]
-        out += [f"**{f.upper()}**", "", "| measure | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
-    return "\n".join(out).rstrip()
+    """Every model's headline numbers, as `python scripts/results.py --md` prints them."""
+    from results import markdown, rows  # scripts/results.py, beside this file
+
+    return markdown(*rows(ROOT))
 
 
 def probe_help() -> str:
@@ -111,7 +100,8 @@ def attractors() -> str:
     """Per model, from the committed metrics/attractors/<flavor>.json: what holds the memory."""
     found = committed("attractors")
     flavors = sorted(found, key=config.FLAVOR_NAMES.index)
-    steps = load_params(ROOT / "params.yaml")["attractors"]["drift_steps"]
+    cfg = load_params(ROOT / "params.yaml")["attractors"]
+    steps, periods = cfg["drift_steps"], f"2..{cfg['max_period']}" if cfg["max_period"] > 2 else "2"
 
     def row(label: str, value) -> str:
         return f"| {label} | " + " | ".join(value(found[f]) for f in flavors) + " |"
@@ -119,15 +109,24 @@ def attractors() -> str:
     def tau(x: float | None) -> str:
         return "none" if x is None else f"{x:.2f} steps"
 
+    def digits(key: str):
+        return lambda m: "not searched" if m.get(key) is None else f"{m[key]} of 10"
+
+    def end(m: dict) -> str:
+        from results import predicted_end  # scripts/results.py, beside this file
+
+        return predicted_end(m, steps)
+
     return "\n".join([
         "| | " + " | ".join(f.upper() for f in flavors) + " |", "|---" * (len(flavors) + 1) + "|",
-        row("digits with a stable 'a -1 was seen' point (P > 0.5)", lambda m: f"{m['digits_with_stable_seen']} of 10"),
-        row("digits with a stable 'no -1' point (P < 0.5)", lambda m: f"{m['digits_with_stable_not_seen']} of 10"),
-        row("digits with no fixed point at all", lambda m: f"{m['digits_without_fixed_point']} of 10"),
+        row("digits with a stable 'a -1 was seen' point (P > 0.5)", digits("digits_with_stable_seen")),
+        row(f"digits with a stable 'seen' cycle (period {periods}, P > 0.5 at each state)",
+            digits("digits_with_stable_seen_cycle")),
+        row("digits with a stable 'no -1' point (P < 0.5)", digits("digits_with_stable_not_seen")),
+        row("digits with a stable 'no -1' cycle (P < 0.5 at each state)", digits("digits_with_stable_not_seen_cycle")),
+        row("digits with no fixed point at all", digits("digits_without_fixed_point")),
         row("slowest stable 'seen' point's time constant", lambda m: tau(m.get("slowest_seen_time_constant"))),
-        row("memory's end, predicted from the dynamics",
-            lambda m: f"never within {steps:,} steps" if m.get("predicted_half_life") is None
-            else f"{m['predicted_half_life']:,} steps"),
+        row("memory's end, predicted from the dynamics", end),
         row("searches that converged to a fixed point", lambda m: f"{m['converged']:.1%}"),
     ])
 

@@ -111,7 +111,7 @@ def _header(path: Path, data: bytes) -> tuple[dict, dict]:
         if not isinstance(meta, dict) or list(meta) != [META_KEY] or not isinstance(meta[META_KEY], str):
             raise ValueError(f"its metadata must hold one key, {META_KEY!r}, with a JSON document: got {shown(meta)}")
         doc = json.loads(meta[META_KEY], object_pairs_hook=_unique)
-    except (UnicodeDecodeError, ValueError) as e:  # json's errors are ValueErrors
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # json's errors; RecursionError: nested deep
         raise ArtifactError(f"{path}: not a seqmem checkpoint ({reason(e)})") from None
     if not isinstance(doc, dict) or set(doc) != {"format", "config", "train"}:
         got = sorted(doc, key=str) if isinstance(doc, dict) else type(doc).__name__

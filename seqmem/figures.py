@@ -14,6 +14,8 @@ from seqmem.core.artifacts import atomic_path  # noqa: E402
 
 # colour is the model, in every figure and in the Vega templates (.dvc/plots), whatever the order of `flavors:`
 COLORS = {"rnn": "C0", "lstm": "C1", "gru": "C2"}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")  # shape as well as colour: no chart by colour alone
+SMOOTH = 25  # the loss charts' moving average, in the PNG and the Vega template (.dvc/plots/training.json)
 PNG_META = {"Software": None}  # no version string in the file: same bytes across matplotlib patch releases
 
 
@@ -24,7 +26,7 @@ def save(fig: plt.Figure, path: str | Path) -> None:
     plt.close(fig)
 
 
-def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figure:
+def loss_figure(histories: dict[str, list[dict]], smooth: int = SMOOTH) -> plt.Figure:
     """Training loss per model (raw, faint; moving average, solid) on a log scale."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, rows in histories.items():
@@ -35,7 +37,7 @@ def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figur
         avg = [sum(loss[i - k + 1 : i + 1]) / k for i in range(k - 1, len(loss))]
         ax.plot(steps[k - 1 :], avg, color=line.get_color(), lw=1.8, label=name.upper())
     ax.set(xlabel="training step", ylabel="training loss (BCE)", yscale="log",
-           title=f"Training loss (faint: every step; bold: mean of {smooth})")
+           title=f"Training loss (faint: every step; bold: mean of the last {smooth} steps)")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -45,30 +47,39 @@ def loss_figure(histories: dict[str, list[dict]], smooth: int = 20) -> plt.Figur
 def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int) -> None:
     """One legend for all panels, under them: inside a panel it covers the lines."""
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, handlelength=3.5, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=9, handlelength=3.5, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
 
 
+def _model_style(i: int) -> dict:
+    """The i-th model's line: each thinner than the one before, on top of it, so equal curves stay visible."""
+    return {"lw": max(4.5 - 1.5 * i, 1.2), "marker": MARKERS[i % len(MARKERS)], "ms": max(7 - 2 * i, 3),
+            "zorder": 2 + i}
+
+
 def traces_figure(traces: dict[str, list[dict]]) -> plt.Figure:
-    """One panel per model: P(-1 seen) against step for each probe, the -1 marked, 0.5 drawn."""
-    fig, axes = plt.subplots(1, len(traces), figsize=(4.2 * len(traces), 3.6), sharey=True, squeeze=False)
-    for ax, (name, rows) in zip(axes[0], traces.items(), strict=True):
-        probes = list(dict.fromkeys(r["probe"] for r in rows))
-        for probe in probes:
+    """One panel per probe: P(-1 seen) against step, one line per model in its colour, the -1 and 0.5 marked."""
+    probes = list(dict.fromkeys(r["probe"] for rows in traces.values() for r in rows))
+    fig, axes = plt.subplots(1, len(probes), figsize=(3.4 * len(probes) + 0.6, 3.6), sharey=True, squeeze=False)
+    for ax, probe in zip(axes[0], probes, strict=True):
+        for i, (name, rows) in enumerate(traces.items()):
             pts = [r for r in rows if r["probe"] == probe]
-            halo = dict(lw=6, alpha=0.3) if probe == probes[0] else {}  # the no -1 line under the others
             # steps-post: the decision after reading step t holds until t + 1, so it jumps at the -1 itself
-            (line,) = ax.plot([r["step"] for r in pts], [r["p"] for r in pts], marker="o", ms=3, label=probe,
-                              drawstyle="steps-post", **halo)
-            for r in pts:
-                if r["token"] == -1:  # where the -1 arrives
-                    ax.axvline(r["step"], color=line.get_color(), ls=":", lw=1.2)
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        T = int(max(r["step"] for r in rows)) + 1
-        ax.set(title=name.upper(), xlabel="time step", ylim=(-0.05, 1.05), xlim=(-0.6, T - 0.4))
+            ax.plot([r["step"] for r in pts], [r["p"] for r in pts], color=COLORS[name], drawstyle="steps-post",
+                    label=name.upper(), **_model_style(i))
+        first = next(iter(traces.values()))
+        for r in first:
+            if r["probe"] == probe and r["token"] == -1:  # where the -1 arrives
+                ax.axvline(r["step"], color="0.2", ls=":", lw=1.4, zorder=1)
+                last = r["step"] == max(q["step"] for q in first)  # at the right edge: the label goes left
+                ax.annotate("-1", (r["step"], 0.5), xytext=(-14 if last else 4, 6), textcoords="offset points",
+                            fontsize=9)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--", zorder=1)
+        T = int(max(r["step"] for r in first)) + 1
+        ax.set(title=probe, xlabel="time step", ylim=(-0.05, 1.05), xlim=(-0.6, T - 0.4))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("P(a -1 was seen)")
-    _legend_below(fig, axes[0][0], ncol=min(len(probes), 5))
+    _legend_below(fig, axes[0][0], ncol=len(traces))
     return fig
 
 
@@ -110,20 +121,32 @@ def staircase_figure(staircases: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
+def _shade(color: str, k: int, n: int) -> tuple[float, float, float]:
+    """The model's colour, darker for k = 0 and lighter for the last of n: units apart, the model still its colour."""
+    r, g, b = matplotlib.colors.to_rgb(color)
+    t = 0.0 if n == 1 else -0.35 + 0.7 * k / (n - 1)  # -0.35 (darker) .. 0.35 (lighter)
+    mix = (0.0, 0.0, 0.0) if t < 0 else (1.0, 1.0, 1.0)
+    return tuple(c + abs(t) * (m - c) for c, m in zip((r, g, b), mix, strict=True))
+
+
 def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
-    """One panel per model: the units most correlated with 'a -1 was seen', on a negative and a positive probe."""
-    fig, axes = plt.subplots(1, len(hidden), figsize=(4.2 * len(hidden), 3.6), squeeze=False)
+    """One panel per model: the units most correlated with 'a -1 was seen', on a negative and a positive probe.
+
+    In its model's colour, a shade and a marker per unit, the probe by dash; each unit's line thinner
+    than the one before and on top, so units that agree (saturated at 1, say) both stay visible.
+    """
+    fig, axes = plt.subplots(1, len(hidden), figsize=(4.2 * len(hidden), 3.8), squeeze=False)
     for ax, (name, rows) in zip(axes[0], hidden.items(), strict=True):
         probes = list(dict.fromkeys(r["probe"] for r in rows))
-        for unit in dict.fromkeys(r["unit"] for r in rows):
-            color = None
+        units = list(dict.fromkeys(r["unit"] for r in rows))
+        for k, unit in enumerate(units):
             for probe, style in zip(probes, ("--", "-"), strict=False):
                 pts = [r for r in rows if r["unit"] == unit and r["probe"] == probe]
-                (line,) = ax.plot([r["step"] for r in pts], [r["value"] for r in pts], ls=style, marker="o", ms=3,
-                                  color=color, label=f"{unit}, {probe}")
-                color = line.get_color()
+                ax.plot([r["step"] for r in pts], [r["value"] for r in pts], ls=style, marker=MARKERS[k],
+                        ms=max(6 - 1.5 * k, 2.5), lw=max(2.6 - 1.0 * k, 0.9), color=_shade(COLORS[name], k, len(units)),
+                        label=f"{unit}, {probe}", zorder=2 + k)
         for step in {r["step"] for r in rows if r["token"] == -1}:
-            ax.axvline(step, color="black", ls=":", lw=1.2)
+            ax.axvline(step, color="0.2", ls=":", lw=1.2)
             ax.annotate("-1", (step, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
                         textcoords="offset points", fontsize=8)
         ax.set(title=name.upper(), xlabel="time step", ylabel="activation")
@@ -136,11 +159,12 @@ def hidden_figure(hidden: dict[str, list[dict]]) -> plt.Figure:
 
 
 def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
-    """One panel per model: real trajectories and every digit's fixed points on their top two principal components.
+    """One panel per model: real trajectories, every digit's fixed points and cycles, on their top two principal axes.
 
     `panels`: {flavor: {"points": rows, "trajectories": rows}}. A point is filled if stable, hollow if
     a saddle (or unstable), a cross if only slow (no fixed point under its digit); its colour is its
-    decision P(a -1 was seen).
+    decision P(a -1 was seen). The states of a cycle (rows with period k > 1, phases 0..k-1 in turn)
+    are diamonds, filled or hollow alike, joined by a thin line in the order the map visits them.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 1, 4.4), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.86, bottom=0.25, top=0.9, wspace=0.28)
@@ -154,8 +178,10 @@ def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
             for r in pts:
                 if r["token"] == -1:  # where the -1 kicks the state over
                     ax.annotate("-1", (r["pc1"], r["pc2"]), xytext=(5, -3), textcoords="offset points", fontsize=8)
+        fixed = [r for r in data["points"] if int(r.get("period", 1)) == 1]
+        _draw_cycles(ax, [r for r in data["points"] if int(r.get("period", 1)) > 1], cmap, norm)
         for kind in ("stable", "saddle", "unstable", "marginal", "slow"):
-            pts = [r for r in data["points"] if r["kind"] == kind]
+            pts = [r for r in fixed if r["kind"] == kind]
             if not pts:
                 continue
             colors = cmap(norm([r["p"] for r in pts]))
@@ -184,6 +210,22 @@ def attractors_figure(panels: dict[str, dict[str, list[dict]]]) -> plt.Figure:
               Line2D([], [], color="0.65", ls="--", marker=".", label="a sequence without"),
               Line2D([], [], marker="o", label="stable fixed point", **grey),
               Line2D([], [], marker="o", mfc="none", label="saddle (unstable)", **grey),
+              Line2D([], [], marker="D", ms=5.5, mew=1.4, color="0.4", ls=":", lw=0.9,
+                     label="stable cycle (states joined)"),
+              Line2D([], [], marker="D", ms=5.5, mew=1.4, color="0.4", ls=":", lw=0.9, mfc="none",
+                     label="saddle cycle (unstable)"),
               Line2D([], [], marker="x", label="slowest point (no fixed point)", **grey)]
-    fig.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False)  # a column per kind
     return fig
+
+
+def _draw_cycles(ax: plt.Axes, rows: list[dict], cmap, norm) -> None:
+    """Each orbit's states (consecutive rows, phase 0 first) as diamonds, joined in the order the map visits them."""
+    orbits = [rows[i : i + int(r["period"])] for i, r in enumerate(rows) if int(r["phase"]) == 0]
+    for orbit in orbits:
+        xy = [r["pc1"] for r in orbit] + [orbit[0]["pc1"]], [r["pc2"] for r in orbit] + [orbit[0]["pc2"]]
+        # dotted, unlike the trajectories' lines; closed: the last state goes back to the first
+        ax.plot(*xy, color="0.35", ls=":", lw=0.9, zorder=2)
+        colors = cmap(norm([r["p"] for r in orbit]))
+        ax.scatter(xy[0][:-1], xy[1][:-1], facecolors=colors if orbit[0]["kind"] in ("stable", "marginal") else "none",
+                   edgecolors=colors, marker="D", s=34, lw=1.4, zorder=3)

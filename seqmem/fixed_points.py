@@ -7,6 +7,11 @@ duplicates, then linearise: the Jacobian's eigenvalues say whether a point is st
 |lambda| < 1), a saddle or unstable, and how fast it pulls, tau = -1 / ln |lambda|. Where no
 fixed point exists, the slowest points (smallest q) are reported instead.
 
+Periodic orbits the same way (find_cycles): a period-k orbit s_0 -> s_1 -> ... -> s_0 is a fixed
+point of F^k that F alone does not fix. Its stability is that of F^k, whose Jacobian is the
+product of F's along the orbit, J(s_{k-1}) ... J(s_0): its eigenvalues are the orbit's Floquet
+multipliers, the same from every state of it.
+
 A state is flat, (D,): every layer's h, then every layer's c for an LSTM. Work is in float64, on
 a copy of the model, so that points and eigenvalues come out to 1e-10, not float32's 1e-7.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -22,18 +28,19 @@ import numpy as np
 import torch
 
 from seqmem.data import check_batch
-from seqmem.model import SequenceClassifier
+from seqmem.model import SequenceClassifier, one_thread
 from seqmem.optim import Adam
 
 
-@dataclasses.dataclass(frozen=True)
-class FixedPoint:
-    """A fixed (or slow) point: its state, speed q, decision P = head(h), and linearisation."""
+class _Linearised:
+    """What the eigenvalues of a point's (or an orbit's) linearisation say."""
 
-    state: np.ndarray  # (D,)
-    q: float
-    p: float
     eigenvalues: np.ndarray  # (D,) complex, largest |lambda| first
+
+    @property
+    def period(self) -> int:
+        """The steps of F that the eigenvalues are of: 1 for a point."""
+        return 1
 
     @property
     def max_abs(self) -> float:
@@ -52,9 +59,34 @@ class FixedPoint:
 
     @property
     def time_constant(self) -> float:
-        """Steps for the slowest direction to shrink by e, -1 / ln |lambda|_max (inf at |lambda| = 1)."""
+        """Steps (of F, not of F^k) for the slowest direction to shrink by e, -k / ln |lambda|_max (inf at 1)."""
         m = self.max_abs
-        return math.inf if m >= 1 else -1 / math.log(m) if m > 0 else 0.0
+        return math.inf if m >= 1 else -self.period / math.log(m) if m > 0 else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedPoint(_Linearised):
+    """A fixed (or slow) point: its state, speed q, decision P = head(h), and linearisation."""
+
+    state: np.ndarray  # (D,)
+    q: float
+    p: float
+    eigenvalues: np.ndarray  # (D,) complex, largest |lambda| first
+
+
+@dataclasses.dataclass(frozen=True)
+class Orbit(_Linearised):
+    """A periodic orbit s_0 -> ... -> s_{k-1} -> s_0 of F(., x): its states, q of F^k, decisions, multipliers."""
+
+    states: np.ndarray  # (k, D): s_0 is the state with the highest P, then F(s_0), ...
+    q: float  # |F^k(s_0) - s_0|^2 / 2
+    ps: np.ndarray  # (k,) P = head(h) at each state
+    eigenvalues: np.ndarray  # (D,) complex Floquet multipliers (of F^k), largest first
+
+    @property
+    def period(self) -> int:
+        """k, the steps of F that bring the state back."""
+        return len(self.states)
 
 
 class Dynamics:
@@ -91,6 +123,21 @@ class Dynamics:
         rows = [torch.autograd.grad(out[:, i].sum(), z, retain_graph=i < self.dim - 1)[0] for i in range(self.dim)]
         return torch.stack(rows, 1)
 
+    def orbit(self, z: torch.Tensor, x: float | torch.Tensor, k: int) -> torch.Tensor:
+        """z and its next k - 1 states under x, (k, N, D)."""
+        out = [z]
+        with torch.no_grad():
+            for _ in range(k - 1):
+                out.append(self.step(out[-1], x))
+        return torch.stack(out)
+
+    def monodromy(self, z: torch.Tensor, x: float | torch.Tensor, k: int) -> torch.Tensor:
+        """dF^k/dz at each state, (N, D, D): the product J(s_{k-1}) ... J(s_0) along its next k states."""
+        out = self.jacobian(z, x)
+        for s in self.orbit(z, x, k)[1:]:  # one state's Jacobians at a time: no more memory than for k = 1
+            out = self.jacobian(s, x) @ out
+        return out
+
     def states(self, X: np.ndarray) -> np.ndarray:
         """The flat state after every step of sequences X (N, T, 1): (N * T, D), for starting points."""
         check_batch(np.shape(X), "X")
@@ -103,8 +150,14 @@ class Dynamics:
         return torch.cat(out).numpy()
 
 
-def _speed(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((dyn.step(z, x) - z) ** 2).sum(1)  # q, (N,)
+def returned(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor, k: int = 1) -> torch.Tensor:
+    for _ in range(k):
+        z = dyn.step(z, x)
+    return z  # F^k(z), (N, D)
+
+
+def speed(dyn: Dynamics, z: torch.Tensor, x: float | torch.Tensor, k: int = 1) -> torch.Tensor:
+    return 0.5 * ((returned(dyn, z, x, k) - z) ** 2).sum(1)  # q of F^k, (N,)
 
 
 class Found(NamedTuple):
@@ -121,6 +174,18 @@ def find(model: SequenceClassifier, x: float, starts: np.ndarray, **settings) ->
     return find_all(model, [x], starts, **settings)[x][:2]
 
 
+def on_one_thread(search):
+    """The search, run on one torch thread."""
+    # small float64 steps run faster so (a second thread on a busy 2-core machine made them 30x
+    # slower), and the bits do not depend on the core count
+    @functools.wraps(search)
+    def run(*args, **kwargs):
+        with one_thread():
+            return search(*args, **kwargs)
+    return run
+
+
+@on_one_thread
 def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray, *, iters: int = 1000,
              lr: float = 1e-2, newton: int = 20, q_tol: float = 1e-14, merge_tol: float = 1e-6,
              slow: int = 3) -> dict[float, Found]:
@@ -138,27 +203,11 @@ def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray,
     opt = Adam([z], lr=lr)  # seqmem's: torch.optim would import torch._dynamo (1.5 s)
     for _ in range(iters):
         opt.zero_grad()
-        _speed(dyn, z, x).sum().backward()
+        speed(dyn, z, x).sum().backward()
         opt.step()
-    z = z.detach()
-    eye = torch.eye(dyn.dim, dtype=torch.float64)
-    active = torch.arange(len(z))  # rows still worth a Newton step
-    for _ in range(newton):
-        zs, xs = z[active], x[active]
-        with torch.no_grad():
-            r, q = dyn.step(zs, xs) - zs, _speed(dyn, zs, xs)
-        # gelsy: QR with column pivoting, rank-revealing like gelsd's SVD and 4-5x faster here
-        step = torch.linalg.lstsq(dyn.jacobian(zs, xs) - eye, r[..., None], driver="gelsy").solution[..., 0]
-        with torch.no_grad():
-            q_new = _speed(dyn, zs - step, xs)
-        better = q_new < q  # a Newton step that does not help is not taken
-        z[active[better]] = (zs - step)[better]
-        # converged to float64's resolution, or stuck: no more steps for that row
-        active = active[better & (q_new > q_tol * 1e-12)]
-        if not len(active):
-            break
+    z = polish(dyn, z.detach(), x, 1, newton, q_tol)
     with torch.no_grad():
-        q = _speed(dyn, z, x)
+        q = speed(dyn, z, x)
     out = {}
     for k, value in enumerate(inputs):
         rows = torch.arange(k * n, (k + 1) * n)
@@ -171,6 +220,27 @@ def find_all(model: SequenceClassifier, inputs: list[float], starts: np.ndarray,
         out[value] = Found(fixed, _describe(dyn, z, q, order[:slow].tolist(), value) if not fixed else [],
                            float((q[rows] < q_tol).double().mean()))
     return out
+
+
+def polish(dyn: Dynamics, z: torch.Tensor, x: torch.Tensor, k: int, newton: int, q_tol: float) -> torch.Tensor:
+    """Up to `newton` Newton steps on F^k(z) = z for each row of z (N, D), in place; unhelpful ones are not taken."""
+    eye = torch.eye(dyn.dim, dtype=torch.float64)
+    active = torch.arange(len(z))  # rows still worth a Newton step
+    for _ in range(newton):
+        zs, xs = z[active], x[active]
+        with torch.no_grad():
+            r, q = returned(dyn, zs, xs, k) - zs, speed(dyn, zs, xs, k)
+        # gelsy: QR with column pivoting, rank-revealing like gelsd's SVD and 4-5x faster here
+        step = torch.linalg.lstsq(dyn.monodromy(zs, xs, k) - eye, r[..., None], driver="gelsy").solution[..., 0]
+        with torch.no_grad():
+            q_new = speed(dyn, zs - step, xs, k)
+        better = q_new < q
+        z[active[better]] = (zs - step)[better]
+        # converged to float64's resolution, or stuck: no more steps for that row
+        active = active[better & (q_new > q_tol * 1e-12)]
+        if not len(active):
+            break
+    return z
 
 
 def _describe(dyn: Dynamics, z: torch.Tensor, q: torch.Tensor, idx: list[int], x: float) -> list[FixedPoint]:

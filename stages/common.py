@@ -38,6 +38,9 @@ def command(doc: str, main: Callable[[argparse.Namespace], None],
     return cli
 
 
+MAX_PARAMS_CHARS = 1 << 20  # params.yaml is ~3 KB; a bigger file is a mistake, or hostile
+
+
 def load_params(path: str | Path) -> dict:
     """The whole params file, read exactly as DVC reads it (ruamel.yaml, YAML 1.2), so dvc.lock and the stage agree.
 
@@ -48,12 +51,20 @@ def load_params(path: str | Path) -> dict:
 
     try:
         text = Path(path).read_text()
-    except OSError as e:
-        raise ConfigError(str(path), f"cannot read the params file: {e.strerror}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), f"cannot read the params file: {getattr(e, 'strerror', None) or e}") from None
+    if len(text) > MAX_PARAMS_CHARS:
+        raise ConfigError(str(path), f"{len(text):,} characters; a params file is a few thousand (at most "
+                                     f"{MAX_PARAMS_CHARS:,})")
+    # flow collections nested thousands deep overflow the C parser's stack (a segfault); the pure-Python
+    # one, which reads the same YAML, raises RecursionError instead. Real params hold a few dozen brackets.
+    deep = text.count("[") + text.count("{") > 1000
     try:
-        params = YAML(typ="safe").load(text)  # what dvc.utils.serialize.parse_yaml does
+        params = YAML(typ="safe", pure=deep).load(text)  # what dvc.utils.serialize.parse_yaml does
     except YAMLError as e:
         raise ConfigError(str(path), f"not valid YAML: {str(e).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(str(path), "nested too deep to read (thousands of levels)") from None
     if not isinstance(params, dict):
         raise ConfigError(str(path), f"must be a mapping of sections, got {type(params).__name__}")
     return params

@@ -45,11 +45,14 @@ PAGE = """<!DOCTYPE html>
         body {{ font-family: sans-serif; margin: 16px; }}
         table {{ border-spacing: 15px; }}
         img {{ max-width: 46vw; height: auto; }}  /* a two-revision diff of the PNGs fits side by side */
+        div > div:only-of-type > img {{ max-width: 94vw; }}  /* one revision: the page's width, for 3 models too */
     </style>
 </head>
 <body>
-    <p>seqmem. Colour is the model (RNN blue, LSTM orange, GRU green); in a diff, the dash pattern (or
-    point shape) is the revision. Which params an experiment changed: <code>dvc exp show --only-changed</code>.</p>
+    <p>seqmem. In every chart of lines, colour and a point's shape are the model (RNN blue circles, LSTM
+    orange squares, GRU green triangles); in a diff, the dash pattern is the revision. In the staircase and
+    the attractor plane, colour is P(a -1 was seen). Which params an experiment changed:
+    <code>dvc exp show --only-changed</code>.</p>
     {{plot_divs}}
 </body>
 </html>

@@ -1,7 +1,7 @@
 """Stage probe@<flavor>: how one model decides and what holds its memory.
 
 Its per-step decisions on the exercise's probe sequences, linear readouts of its state, and every
-digit's fixed points with their stability (seqmem.attractors). One process for all of them: a
+digit's fixed points and short cycles with their stability (seqmem.attractors). One process for all of them: a
 model's probing pays for `import torch` once.
 """
 
@@ -40,9 +40,11 @@ def main(args) -> None:
     write_json({model.flavor: found}, args.attractors)
     write_json({"model": model.flavor.upper(), **plane}, args.plane)
     print(f"{model.flavor:>4}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    cycles = found["digits_with_stable_seen_cycle"]
     print(f"{model.flavor:>4}: a stable 'seen' point under {found['digits_with_stable_seen']} of 10 digits, "
-          f"a stable 'no -1' point under {found['digits_with_stable_not_seen']}; "
-          f"{found['converged']:.1%} of the searches converged", flush=True)
+          f"a stable 'no -1' point under {found['digits_with_stable_not_seen']}"
+          + ("" if cycles is None else f", a stable 'seen' cycle under {cycles}")
+          + f"; {found['converged']:.1%} of the searches converged", flush=True)
 
 
 cli = command(__doc__, main, {
@@ -53,9 +55,9 @@ cli = command(__doc__, main, {
     "--staircase": "CSV to write: the -1 at every position",
     "--hidden": "hidden-unit trajectories CSV to write",
     "--readout": "linear-readout metrics JSON to write",
-    "--points": "CSV to write: every digit's fixed (or slowest) points",
+    "--points": "CSV to write: every digit's fixed (or slowest) points, and its cycles' states",
     "--trajectories": "CSV to write: real sequences' states on the points' plane",
-    "--attractors": "fixed-point metrics JSON to write",
+    "--attractors": "fixed-point and cycle metrics JSON to write",
     "--plane": "JSON to write: the plane of the points and trajectories (mean and two principal directions)",
 })
 

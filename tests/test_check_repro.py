@@ -157,7 +157,7 @@ def test_a_corrupt_cache_object_is_found_and_the_documented_repair_works(repo):
     sh("dvc", "checkout", cwd=repo)  # DVC restores the corrupt bytes
     bad = check_repro.disk_mismatches(lock, repo)
     assert [b.split(":")[0].strip() for b in bad] == ["models/rnn.safetensors", str(obj.relative_to(repo))]
-    # README, "Repairing the DVC cache": delete what check_repro names, then dvc repro
+    # docs/reproducibility.md#repairing-the-dvc-cache: delete what check_repro names, then dvc repro
     obj.unlink()
     (repo / "models/rnn.safetensors").unlink()
     sh("dvc", "repro", cwd=repo)

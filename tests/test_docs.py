@@ -169,3 +169,36 @@ def test_each_committed_prediction_lies_in_its_measured_bracket_as_the_readme_sa
         assert r["measured_after"] < r["predicted"] <= r["measured"], r
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert "Every prediction falls between the last distance at which half still remembered" in readme
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation but - and _ dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(page) -> set[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # a '#' in a code block is no heading
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+
+
+def test_every_page_and_anchor_that_a_message_comment_or_link_names_exists():
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    texts = [p for p in tracked if p.endswith((".py", ".md", ".yaml", ".yml", ".toml", ".json", "run", ".js", ".html"))
+             and (ROOT / p).is_file()]
+    named, bad = 0, []
+    for rel in texts:
+        text = (ROOT / rel).read_text(errors="ignore")
+        # a section of the README or a page named in words, not by its file and anchor, can't be checked
+        bad += [f"{rel}: {m.group(0)!r}: name a section as docs/<page>.md#<anchor>"
+                for m in re.finditer(r"README[:,] ?[\"'(][A-Z]", text)]
+        for m in re.finditer(r"(?<![\w./])((?:docs/)?[\w-]+\.md\b)(#[\w-]+)?", text):
+            page, anchor = m.group(1), m.group(2)
+            base = (ROOT / rel).parent if rel.endswith(".md") and "/" not in page else ROOT
+            target = base / page if (base / page).exists() else ROOT / "docs" / page
+            named += 1
+            if not target.exists():
+                bad.append(f"{rel}: {m.group(0)}: no such page")
+            elif anchor and anchor[1:] not in _anchors(target):
+                bad.append(f"{rel}: {m.group(0)}: no such heading in {target.relative_to(ROOT)}")
+    assert named > 20 and bad == []

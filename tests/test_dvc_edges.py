@@ -100,7 +100,7 @@ def test_exp_run_with_a_bad_value_loses_nothing_and_one_command_restores_params(
     assert "error (params): train.rnn.lr: must be > 0.0, got -1" in res.stderr
     after = tracked_bytes(repo)
     assert {k for k in before if after.get(k) != before[k]} == {"params.yaml"}  # DVC wrote the bad value there
-    sh("git", "checkout", "--", "params.yaml", cwd=repo)  # README: "When a param is refused"
+    sh("git", "checkout", "--", "params.yaml", cwd=repo)  # docs/robustness.md: a refused param
     assert tracked_bytes(repo) == before
     assert "up to date" in sh("dvc", "status", cwd=repo).stdout
 
@@ -114,7 +114,7 @@ def test_a_diverging_run_stops_with_one_line_and_dvc_checkout_restores(repo):
     assert "Traceback" not in res.stderr
     assert not (repo / "models/rnn.safetensors").exists()
     assert "Running stage 'evaluate@rnn'" not in res.stdout  # so no NaN reached its metrics
-    # README, "When a run fails": back to the committed state
+    # docs/robustness.md, "When a run fails": back to the committed state
     sh("git", "checkout", "--", ".", cwd=repo)
     sh("dvc", "checkout", cwd=repo)
     assert "up to date" in sh("dvc", "status", cwd=repo).stdout
@@ -154,7 +154,8 @@ def test_an_output_path_that_is_a_folder_gives_one_line(repo):
     out = repo / "metrics/evaluate/rnn.json"
     out.unlink()
     out.mkdir()
-    res = sh("python", "-m", "stages.evaluate", "--val", "data/val.npz", "--model", "models/rnn.safetensors", "--out",
+    res = sh("python", "-m", "stages.evaluate", "--flavor", "rnn", "--val", "data/val.npz", "--model",
+             "models/rnn.safetensors", "--out",
              "metrics/evaluate/rnn.json", "--length-curve", "plots/length/rnn.csv", "--retention",
              "metrics/retention/rnn.json", "--retention-curve", "plots/retention/rnn.csv", cwd=repo, check=False)
     assert res.returncode == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ENV, sh
+from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -28,45 +28,63 @@ def layers(spec: dict) -> list[dict]:
     return inner.get("layer", [inner])
 
 
-def test_every_chart_names_models_not_files_and_shows_every_flavor(repro_repo):
+MODELS, COLORS = ["RNN", "LSTM", "GRU"], ["#1f77b4", "#ff7f0e", "#2ca02c"]
+VEGA = ("loss", "val_acc", "traces", "retention", "length")
+
+
+def _encodings(spec: dict) -> list[dict]:
+    return [spec.get("encoding", {})] + [m.get("encoding", {}) for m in layers(spec)]
+
+
+def test_every_chart_colours_and_shapes_by_model_in_fixed_colours_and_dashes_by_revision(repro_repo):
     data = specs(repro_repo)
-    for plot in ("loss", "val_acc"):
+    assert set(VEGA) <= set(data)
+    for plot in VEGA:
         (entry,) = data[plot]
-        values = entry["content"]["data"]["values"]
-        assert {"rnn.csv", "lstm.csv"} == {v["filename"] for v in values}
-        spec = json.dumps(entry["content"])
-        assert "upper(replace(datum.filename, '.csv', ''))" in spec
-        assert '"field": "model"' in spec
-    assert '"type": "log"' in json.dumps(data["loss"][0]["content"])  # loss spans 4 decades
-    (length,) = data["length"]
-    assert {v["model"] for v in length["content"]["data"]["values"]} == {"rnn", "lstm"}
-    assert length["content"]["facet"]["column"]["field"] == "model"  # one panel a model: none hides another
-    training_range = layers(length["content"])[0]["encoding"]
-    assert (training_range["x"]["datum"], training_range["x2"]["datum"]) == (10, 25)
+        encodings = _encodings(entry["content"])
+        colors = [e["color"] for e in encodings if "color" in e]
+        assert colors, plot
+        for color in colors:  # the model, in the same colour whatever models are present
+            assert color["field"] == "model" and color["scale"] == {"domain": MODELS, "range": COLORS}, plot
+        assert any(e.get("strokeDash", {}).get("field") == "rev" for e in encodings), plot
+        assert any(e.get("shape", {}).get("field") == "model" for e in encodings) or plot == "loss", plot
+        facet = entry["content"].get("facet", {}).get("column", {})
+        if facet.get("field") == "model":  # one panel a model, always in the same order
+            assert facet["sort"] == MODELS, plot
 
 
-def test_each_trace_chart_is_headed_by_its_model_and_marks_half_and_each_minus_one(repro_repo):
-    data = specs(repro_repo)
-    for flavor in ("rnn", "lstm"):
-        (entry,) = data[f"plots/traces/{flavor}.csv"]
-        spec = entry["content"]
-        assert spec["facet"]["column"]["field"] == "model"
-        assert {v["model"] for v in spec["data"]["values"]} == {flavor.upper()}
-        marks = layers(spec)
-        assert any(m["mark"]["type"] == "rule" and m["encoding"]["y"] == {"datum": 0.5} for m in marks)
-        minus = [m for m in marks if m.get("transform") == [{"filter": "datum.token == -1"}]]
-        assert minus
-        assert minus[0]["mark"]["type"] == "rule"
-        probes_with_minus = {v["probe"] for v in spec["data"]["values"] if v["token"] == "-1"}
-        assert probes_with_minus == {"-1 at 0", "-1 at 4", "-1 at 8"}
+def test_the_loss_chart_and_png_smooth_over_the_same_steps():
+    from seqmem.figures import SMOOTH
+
+    template = json.loads((ROOT / ".dvc/plots/training.json").read_text())
+    window = next(t for t in template["transform"] if "window" in t)
+    assert window["frame"] == [-(SMOOTH - 1), 0]
+    assert f"mean of the last {SMOOTH} steps" in template["title"]["subtitle"]
+
+
+@pytest.mark.slow
+def test_every_flavor_appears_in_every_chart(repo):
+    params = tiny_params()
+    params["flavors"] = ["gru", "rnn", "lstm"]  # any order: the charts keep theirs
+    write_params(repo, params)
+    sh("dvc", "repro", cwd=repo)
+    data = specs(repo)
+    for plot in VEGA:
+        (entry,) = data[plot]
+        assert {v["model"] for v in entry["content"]["data"]["values"]} == set(MODELS), plot
+    traces = data["traces"][0]["content"]
+    assert {v["probe"] for v in traces["data"]["values"] if v["token"] == "-1"} == {"-1 at 0", "-1 at 4", "-1 at 8"}
+    charts = (repo / "plots/charts/loss.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in charts[1:]] == sorted([line.split(",")[0] for line in charts[1:]],
+                                                               key=MODELS.index)  # RNN, LSTM, GRU: the fixed order
 
 
 @pytest.mark.slow
 def test_a_two_revision_diff_tells_revisions_apart_and_renders_offline(repo, tmp_path):
-    traces = repo / "plots/traces/rnn.csv"
+    traces = repo / "plots/charts/traces.csv"
     traces.write_text(traces.read_text().replace(",0.", ",0.9"))  # a second revision: the workspace
     data = specs(repo, "HEAD")
-    for plot in ("loss", "plots/traces/rnn.csv"):
+    for plot in ("loss", "traces"):
         (entry,) = data[plot]
         dash = next(m["encoding"]["strokeDash"] for m in layers(entry["content"])
                     if "strokeDash" in m.get("encoding", {})) if plot != "loss" else \
@@ -83,9 +101,9 @@ def test_a_two_revision_diff_tells_revisions_apart_and_renders_offline(repo, tmp
             dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / folder}",
                                   "--virtual-time-budget=20000", "--dump-dom", (repo / folder / "index.html").as_uri()],
                                  capture_output=True, text=True, timeout=120).stdout
-            # loss, val_acc, and a traces and a retention chart per model, length: 7 Vega charts
-            assert len(ids) == 7, f"{folder}: not every chart was drawn"
-            assert dom.count('class="marks"') >= 7, f"{folder}: not every chart was drawn"
+            # loss, val_acc, traces, retention, length: 5 Vega charts, whatever the number of models
+            assert len(ids) == 5, f"{folder}: not every chart was drawn"
+            assert dom.count('class="marks"') >= 5, f"{folder}: not every chart was drawn"
 
 
 @pytest.mark.slow
@@ -94,8 +112,8 @@ def test_export_plots_writes_a_png_per_plot_and_nothing_stale(repo):
     (repo / "png/old_export.png").write_bytes(b"\x89PNG stale")
     out = sh("python", "scripts/export_plots.py", "-o", "png", cwd=repo).stdout
     pngs = sorted(p.name for p in (repo / "png").iterdir())
-    assert len(pngs) == 13  # 7 Vega charts, and the 6 matplotlib PNGs copied beside them
-    assert out.count("wrote") == 13
+    assert len(pngs) == 11  # 5 Vega charts, and the 6 matplotlib PNGs copied beside them
+    assert out.count("wrote") == 11
     assert "old_export.png" not in pngs
     assert "vega_loss.png" in pngs
     assert "plots_loss.png" in pngs

@@ -34,3 +34,17 @@ def test_a_missing_or_broken_params_file_is_named(tmp_path):
     (tmp_path / "params.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match="must be a mapping of sections, got list"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_a_params_file_nested_deep_or_huge_is_refused_not_a_crash(tmp_path):
+    # 200,000 nested brackets overflowed the C YAML parser's stack: a segfault in every stage
+    path = tmp_path / "params.yaml"
+    path.write_text("flavors: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(ConfigError, match="params.yaml: nested too deep to read"):
+        load_params(path)
+    path.write_text("flavors: [rnn]\n" + "# padding\n" * 200_000)
+    with pytest.raises(ConfigError, match="characters; a params file is a few thousand"):
+        load_params(path)
+    path.write_bytes(b"flavors: [\xff]\n")
+    with pytest.raises(ConfigError, match="params.yaml: cannot read the params file: 'utf-8' codec"):
+        load_params(path)

@@ -108,13 +108,19 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
     assert "HEAD" in html
     assert names[0] in html
     data = json.loads(sh("dvc", "plots", "diff", "HEAD", names[0], "--json", "--split", cwd=repo).stdout)
-    for plot in ("loss", "val_acc", "plots/traces/lstm.csv", "length", "plots/hidden.png"):
+    for plot in ("loss", "val_acc", "traces", "length", "plots/hidden.png"):
         if plot.endswith(".png"):  # images: one entry per revision, side by side
             assert {d["revisions"][0] for d in data["data"][plot]} == {"HEAD", names[0]}
             continue
         (spec,) = data["data"][plot]
         rows = spec["anchor_definitions"]["<DVC_METRIC_DATA>"]
         assert set(spec["revisions"]) == {r["rev"] for r in rows} == {"HEAD", names[0]}, plot
+    # the README's way back to the committed results, word for word
+    back = next(line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
+                if line.endswith("# back to the committed results"))
+    assert sh("bash", "-c", back, cwd=repo).returncode == 0
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+    assert json.loads(sh("dvc", "status", "--json", cwd=repo).stdout) == {}
 
 
 def _local_imports(module: str, seen: set[str]) -> set[str]:

@@ -9,13 +9,14 @@ import sys
 from tests.helpers import ROOT
 
 
-def _exp(name: str, seed: int, acc: float, half: int | None, error: dict | None = None) -> dict:
+def _exp(name: str, seed: int, acc: float, half: int | None, error: dict | None = None, hidden: int = 32) -> dict:
     retention = {"false_alarm_at_max": 0.0, "latched_at_max": 1.0 if half is None else 0.0}
     if half is not None:  # DVC leaves a null metric out of its JSON altogether
         retention["half_life"] = half
     metrics = {"metrics/evaluate/lstm.json": {"data": {"lstm": {"accuracy_by_length": {"100": 1.0, "10000": acc}}}},
                "metrics/retention/lstm.json": {"data": {"lstm": retention}}}
-    params = {"flavors": ["lstm"], "train": {"seed": seed}, "evaluate": {"lengths": [100, 10000]},
+    params = {"flavors": ["lstm"], "train": {"seed": seed, "lstm": {"hidden_size": hidden}},
+              "evaluate": {"lengths": [100, 10000]},
               "retention": {"max_distance": 100000}}
     return {"revs": [{"rev": f"{seed:040d}", "name": name, "error": error,
                       "data": {"metrics": metrics, "params": {"params.yaml": {"data": params}}}}]}
@@ -46,3 +47,18 @@ def test_anything_but_dvc_exp_show_json_is_refused_in_one_line():
         assert res.returncode == 1
         assert res.stderr.startswith("seeds: standard input is not `dvc exp show --json` output")
         assert res.stderr.count("\n") == 1
+
+
+def test_experiments_that_differ_in_more_than_the_seed_are_counted_apart():
+    # the listing: lstm-h8 (hidden 8, seed 0), then a two-seed sweep of the default model
+    show = [{"rev": "abc", "experiments": [_exp("lstm-h8", 0, 1.0, 2371, hidden=8), _exp("sweep-0", 0, 1.0, None),
+                                           _exp("sweep-1", 1, 1.0, None), _exp("again-0", 0, 1.0, None)]}]
+    res = _table(show)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "3 of 3 seeds hold" not in out and "3 of 4" not in out
+    parts = {part.split("\n", 1)[0]: part for part in out.split("### ")[1:]}
+    h8, h32 = parts["train.lstm.hidden_size=8"], parts["train.lstm.hidden_size=32"]
+    assert "| lstm-h8 | 0 |" in h8 and "LSTM: 0 of 1 seeds hold" in h8
+    assert "LSTM: 2 of 2 seeds hold" in h32  # seeds 0 and 1; seed 0 ran twice and counts once
+    assert "seed 0 ran 2 times (again-0, sweep-0): counted once" in h32

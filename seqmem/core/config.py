@@ -364,14 +364,18 @@ class ProbeConfig(Config):
 
 @dataclasses.dataclass(frozen=True)
 class AttractorsConfig(Config):
-    """`attractors:` the search for the states each digit leaves unchanged (seqmem.fixed_points)."""
+    """`attractors:` the search for the states each digit leaves unchanged, or brings back (seqmem.fixed_points)."""
 
     seed: int = param(0, ge=0, doc="seed of the sequences whose states start the search")
     num_starts: int = param(128, ge=1, le=4096, doc="starting states, sampled along sequences with and without a -1")
     iters: int = param(300, ge=0, le=100_000, doc="Adam steps on q = |F(s, x) - s|^2 / 2, all starts at once")
     lr: float = param(0.01, gt=0, le=1, doc="Adam's learning rate")
     newton: int = param(20, ge=0, le=1000, doc="Newton steps that polish each minimum, in float64")
-    q_tol: float = param(1e-14, gt=0, le=1, doc="a minimum with q below this is a fixed point")
-    merge_tol: float = param(1e-6, gt=0, le=1, doc="fixed points closer than this are one")
+    q_tol: float = param(1e-14, gt=0, le=1, doc="a minimum with q below this is a fixed point (of F^k, for a cycle)")
+    merge_tol: float = param(1e-6, gt=0, le=1, doc="fixed points (or a cycle's states) closer than this are one")
+    max_period: int = param(2, ge=1, le=6, doc="also find each digit's cycles, orbits of period 2..this (1: fixed "
+                            "points only)")
+    cycle_starts: int = param(64, ge=1, le=4096, doc="the cycle search starts from the first this many starts (all, "
+                              "if fewer); each costs about k times a fixed-point start")
     drift_steps: int = param(100_000, ge=1, le=10_000_000,
                              doc="steps to follow the input-averaged drift after a -1 (the predicted half-life)")

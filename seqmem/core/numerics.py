@@ -23,16 +23,26 @@ from pathlib import Path
 PIN = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
-# torch already loaded, without the pin in its environment: it may have computed (and so chosen
-# its code paths) before we could set anything. Decided once, when seqmem is first imported.
-_LATE = X86_64 and "torch" in sys.modules and any(os.environ.get(k) != v for k, v in PIN.items())
+_LATE = False  # torch chose its code paths before seqmem could pin them (pin() decides, once)
 
 
 def pin() -> None:
-    """On x86-64, set the pinned variables, unless the caller chose a value: an explicit choice wins."""
-    if X86_64:
-        for key, value in PIN.items():
-            os.environ.setdefault(key, value)
+    """On x86-64, set the pinned variables, unless the caller chose a value: an explicit choice wins.
+
+    Each library reads its variable lazily, at its first use, not at `import torch` (measured: MKL_CBWR
+    set after the import still pins a matrix product), so `import torch` before seqmem is fine as long
+    as nothing was computed in between. Whether something was shows in ATen's choice, which asking for
+    it also makes: if it is not the pinned one, torch computed unpinned first, and train() says so.
+    MKL's and oneDNN's choices can't be asked; a product computed before `import seqmem` goes unseen.
+    """
+    global _LATE
+    if not X86_64:
+        return
+    for key, value in PIN.items():
+        os.environ.setdefault(key, value)
+    torch = sys.modules.get("torch")
+    if torch is not None and os.environ["ATEN_CPU_CAPABILITY"] == PIN["ATEN_CPU_CAPABILITY"]:
+        _LATE = torch.backends.cpu.get_cpu_capability() != PIN["ATEN_CPU_CAPABILITY"].upper()
 
 
 def _has_avx2() -> bool:
@@ -59,7 +69,7 @@ def unpinned() -> list[str]:
         return []
     why = [f"{k}={os.environ.get(k)!r} (pinned: {v!r})" for k, v in PIN.items() if os.environ.get(k) != v]
     if _LATE:
-        why.append("torch was imported before seqmem, so its kernels may already run unpinned")
+        why.append("torch computed before seqmem was imported, so its kernels already run unpinned")
     return why
 
 
@@ -80,5 +90,6 @@ def warn_if_unpinned() -> None:
     why = unpinned()
     if why:
         warnings.warn("seqmem: CPU arithmetic is not pinned, so the weights may differ in the last bits from "
-                      f"`dvc repro`'s: {'; '.join(why)}. Import seqmem before torch "
-                      "(docs/reproducibility.md#the-pin).", RuntimeWarning, stacklevel=3)
+                      f"`dvc repro`'s: {'; '.join(why)}. Import seqmem first, before torch computes anything "
+                      "(restart the kernel in a notebook): docs/reproducibility.md#the-pin", RuntimeWarning,
+                      stacklevel=3)
