@@ -7,6 +7,7 @@ The committed page (plots/explorer.html, the full models) shows what a learner s
 from __future__ import annotations
 
 import csv
+import shutil
 import struct
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from seqmem.checkpoint import Checkpoint, read_checkpoint
 from seqmem.core.config import ModelConfig
 from seqmem.inference import decisions
+from stages import explorer
 from tests.browser import (
     NEEDS_CHROMIUM,
     checkpoint_bytes,
@@ -137,6 +139,26 @@ def test_the_plane_shows_the_digit_read_at_the_chosen_step(page):
     for caption in page.query_selector_all(".caption"):
         text = caption.text_content()
         assert text.startswith("Step 5 reads 6") and "stable" in text
+
+
+def test_a_cycle_of_the_digit_read_is_drawn_and_named(browser, repro_repo, tmp_path):
+    points = tmp_path / "fixed_points"
+    shutil.copytree(repro_repo / "plots" / "fixed_points", points)
+    with open(points / "rnn.csv") as f:
+        header = f.readline().strip().split(",")
+    assert header[-2:] == ["period", "phase"]
+    cycle = [dict(zip(header, ["RNN", 5, "stable", p, 0.1, 2.0, 1e-30, x, 0.5, 2, phase], strict=True))
+             for phase, (p, x) in enumerate([(0.97, 1.0), (0.93, 1.5)])]
+    with open(points / "rnn.csv", "a", newline="") as f:
+        csv.DictWriter(f, header).writerows(cycle)
+    explorer.cli(["--params", str(repro_repo / "params.yaml"), "--model", str(model_path(repro_repo, "{flavor}")),
+                  "--fixed-points", str(points), "--trajectories", str(repro_repo / "plots/trajectories"),
+                  "--plane", str(repro_repo / "plots/plane"), "--out", str(tmp_path / "page.html")])
+    page = open_page(browser, tmp_path / "page.html", "#seq=1,2,-1,5&step=3")
+    assert "stable 2-cycle 0.97, 0.93" in page.text_content("#caption-rnn")
+    assert "a cycle's states" in page.text_content("#shapes")
+    assert page.errors == []
+    page.context.close()
 
 
 def test_the_memory_run_stays_off_the_page_and_leaves_it_live(page):

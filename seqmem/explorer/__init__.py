@@ -27,8 +27,9 @@ from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, FlavorConfig, ModelCon
 SCRIPTS = ("charts.js", "checkpoint.js", "sequence.js", "traces.js", "plane.js", "memory.js", "app.js", "controls.js")
 MAX_STEPS = 1000  # the longest sequence a learner can type or draw: every step is a cell and a point
 MAX_DISTANCE = 100_000  # the memory view's longest run, as stage evaluate's retention.max_distance default
-POINT_COLUMNS = ("digit", "kind", "p", "pc1", "pc2")  # plots/fixed_points/<flavor>.csv; period and tau if there
-OPTIONAL_COLUMNS = ("period", "time_constant")
+POINT_COLUMNS = ("digit", "kind", "p", "pc1", "pc2")  # plots/fixed_points/<flavor>.csv
+# where there: a cycle's states are rows of period k > 1, phases 0..k-1 in turn; tau is a point's time constant
+OPTIONAL_COLUMNS = ("period", "phase", "time_constant")
 
 
 def _asset(name: str) -> str:

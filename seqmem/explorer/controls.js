@@ -167,7 +167,8 @@ function start() {
   $("shapes").innerHTML = `${markerSvg("circle", coolwarm(1))} stable fixed point (pulls states in) ` +
     `${markerSvg("circle", coolwarm(1), true)} saddle (pushes them away along some direction) ` +
     `${markerSvg("cross", coolwarm(0.5))} slowest point (the digit has no fixed point) ` +
-    (cycles ? `${markerSvg("diamond", coolwarm(1))} a point of a k-cycle ` : "") +
+    (cycles ? `${markerSvg("diamond", coolwarm(1))} a cycle's states (joined, dotted: the digit visits them in ` +
+              "turn) " : "") +
     `&middot; colour: P at the point, 0 <span class="bar"></span> 1 (&ldquo;seen&rdquo;) ` +
     `&middot; the ring: the chosen step's state; dark path: after the -1`;
   renderLegend();

@@ -12,6 +12,19 @@ function pointShape(row) {
   return { shape: "circle", filled: FILLED.has(row.kind) };
 }
 
+/** A digit's rows as groups: each fixed point alone, each cycle's states together (consecutive rows, phase 0 first). */
+function orbits(rows) {
+  const out = [];
+  for (let i = 0; i < rows.length; i++) {
+    const k = rows[i].period || 1;
+    if (k > 1 && rows[i].phase === 0) {
+      out.push(rows.slice(i, i + k));
+      i += k - 1;
+    } else out.push([rows[i]]);
+  }
+  return out;
+}
+
 /** Every state of the path on the plane: the start (all zeros), then the state after each step; (T + 1) x 2. */
 function project(m, states, T) {
   const { mean, c1, c2 } = m.plane, D = mean.length;
@@ -87,10 +100,22 @@ function drawPlane(canvas, width, height, m, tokens, states, selected) {
   const digit = tokens[selected];
   const rows = digit >= 0 ? m.points.filter((r) => r.digit === digit) : [];
   let beyond = 0;
-  for (const r of rows) {
-    if (r.pc1 < x0 || r.pc1 > x1 || r.pc2 < y0 || r.pc2 > y1) beyond++;
-    const { shape, filled } = pointShape(r), color = coolwarm(r.p);
-    drawMarker(ctx, shape, x(r.pc1), y(r.pc2), 7, filled ? color : null, filled ? "#333" : color, filled ? 0.8 : 2.4);
+  for (const orbit of orbits(rows)) {
+    if (orbit.length > 1) { // a cycle: its states joined, dotted, in the order the digit visits them
+      ctx.strokeStyle = "#595959";
+      ctx.setLineDash([1.5, 2.5]);
+      ctx.lineWidth = 1.2;
+      ctx.beginPath();
+      orbit.forEach((r, i) => ctx[i ? "lineTo" : "moveTo"](x(r.pc1), y(r.pc2)));
+      ctx.closePath();
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    for (const r of orbit) {
+      if (r.pc1 < x0 || r.pc1 > x1 || r.pc2 < y0 || r.pc2 > y1) beyond++;
+      const { shape, filled } = pointShape(r), color = coolwarm(r.p);
+      drawMarker(ctx, shape, x(r.pc1), y(r.pc2), 7, filled ? color : null, filled ? "#333" : color, filled ? 0.8 : 2.4);
+    }
   }
   const sx = x(xy[2 * selected + 2]), sy = y(xy[2 * selected + 3]);
   drawMarker(ctx, "circle", sx, sy, 10, null, m.style.color, 3);
@@ -121,10 +146,11 @@ function planeCaption(m, tokens, p, selected) {
   if (digit < 0) return `${head}. The -1 is read once: it has no fixed points; it kicks the state.`;
   const rows = m.points.filter((r) => r.digit === digit);
   if (!rows.length) return `${head}. The search found no point under ${digit}.`;
-  const items = rows.map((r) => {
-    const { shape, filled } = pointShape(r), color = coolwarm(r.p);
-    const kind = (r.period || 1) > 1 ? `${r.kind}, ${r.period}-cycle` : r.kind;
-    return `<span class="pt">${markerSvg(shape, color, !filled)} ${kind} ${r.p.toFixed(2)}</span>`;
+  const items = orbits(rows).map((orbit) => {
+    const r = orbit[0], { shape, filled } = pointShape(r), color = coolwarm(r.p);
+    const kind = orbit.length > 1 ? `${r.kind} ${orbit.length}-cycle` : r.kind;
+    return `<span class="pt">${markerSvg(shape, color, !filled)} ${kind} ${orbit.map((q) => q.p.toFixed(2)).join(", ")}` +
+           "</span>";
   });
   return `${head}. Under ${digit} (P at the point): ${items.join(" ")}`;
 }
