@@ -54,7 +54,8 @@ def stage_args(stage: str, src: Path, dst: Path, flavor: str = "rnn") -> list[st
         "figures": [arg for name in FIGURES for arg in (f"--{name}", str(src / name), f"--{name}-png",
                                                         str(dst / f"{name}.png"))]
         + ["--fixed-points", str(src / "fixed_points"), "--trajectories", str(src / "trajectories"),
-           "--attractors-png", str(dst / "attractors.png")],
+           "--attractors-png", str(dst / "attractors.png"), "--val-acc", str(src / "val_acc"),
+           "--length", str(src / "length"), "--charts", str(dst / "charts")],
     }[stage]
 
 
