@@ -125,8 +125,8 @@ def library_agreement(page, rng: np.random.Generator) -> None:
         if i % 2:
             x[rng.integers(T)] = -1
         lengths.append(T)
-        page.evaluate(f"location.hash = 'seq={','.join(map(str, x))}'")
-        page.wait_for_function(f"explorer.view().tokens.join() === '{','.join(map(str, x))}'")
+        page.fill("#typed", " ".join(map(str, x)))
+        assert page.evaluate("explorer.view().tokens") == x.tolist()
         drawn = page.evaluate("explorer.traces()")
         for f, ckpt in ckpts.items():
             p, q = decisions(ckpt, x[None, :, None])[0], np.array(drawn[f])

@@ -104,9 +104,9 @@ function wire() {
     setTokens(at === "" ? { tokens: DATA.sequence.slice(), under: null }
       : toggleMinus(DATA.sequence, null, Number(at)));
   });
-  for (const id of ["traces"]) {
-    $(id).addEventListener("mousemove", (e) => select(hit.traces.step(e.clientX - e.target.getBoundingClientRect().left)));
-  }
+  $("traces").addEventListener("mousemove", (e) => {
+    select(hit.traces.step(e.clientX - e.target.getBoundingClientRect().left));
+  });
   document.addEventListener("keydown", (e) => {
     if ((e.target instanceof Element && e.target.matches("input, textarea, select")) || e.altKey || e.ctrlKey ||
         e.metaKey) return;
@@ -139,6 +139,8 @@ function wire() {
     if (problems.length) say("sequence-message", `the link's ${problems.join(", ")} could not be used`, "error");
     const rerun = next.n !== memory.n || next.seed !== memory.seed;
     view = next;
+    $("memory-n").value = view.n;
+    $("memory-seed").value = view.seed;
     render();
     if (rerun) runMemory(models);
   });
