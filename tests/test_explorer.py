@@ -60,9 +60,9 @@ def test_the_committed_page_is_small_self_contained_and_made_from_the_committed_
     page = (ROOT / "plots/explorer.html").read_text()
     assert len(page.encode()) < MAX_PAGE
     assert not re.search(r"""(src|href)\s*=|https?://|@import|url\(""", page)  # nothing to fetch: it opens offline
-    for name in SCRIPTS + ("engine.js", "style.css"):
+    for name in SCRIPTS + ("engine.js", "fast.js", "style.css"):
         assert (ROOT / "seqmem/explorer" / name).read_text() in page, name  # inlined as the files are
-    assert page.count("<script") == len(SCRIPTS) + 2  # the data, the engine, the scripts: no other
+    assert page.count("<script") == len(SCRIPTS) + 3  # the data, the engine, its fast path, the scripts: no other
 
 
 def test_the_stage_writes_the_same_bytes_twice_and_never_imports_torch(repro_repo, tmp_path):
@@ -119,5 +119,5 @@ def test_a_wheel_carries_the_pages_parts(tmp_path):
        "-w", str(tmp_path), ".", cwd=src)
     (wheel,) = tmp_path.glob("seqmem-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in (*SCRIPTS, "engine.js", "style.css", "page.html", "__init__.py"):
+    for name in (*SCRIPTS, "engine.js", "fast.js", "style.css", "page.html", "__init__.py"):
         assert f"seqmem/explorer/{name}" in names, name

@@ -23,7 +23,8 @@ from seqmem.checkpoint import FORMAT, MAX_CHECKPOINT_BYTES, MAX_HEADER_BYTES, Ch
 from seqmem.core.artifacts import ArtifactError
 from seqmem.core.config import FLAVOR_NAMES, MAX_WEIGHTS, FlavorConfig, ModelConfig, TrainConfig, weight_shapes
 
-# the page's scripts, in the order they load: each uses only those before it (engine.js is also the worker's)
+# the page's scripts, in the order they load after engine.js and fast.js (which make the Web Worker too): each
+# uses only those before it
 SCRIPTS = ("charts.js", "checkpoint.js", "sequence.js", "traces.js", "plane.js", "memory.js", "app.js", "controls.js")
 MAX_STEPS = 1000  # the longest sequence a learner can type or draw: every step is a cell and a point
 MAX_DISTANCE = 100_000  # the memory view's longest run, as stage evaluate's retention.max_distance default
@@ -100,8 +101,8 @@ def page(entries: list[dict], sequence: list[int], positions: list[int]) -> str:
     # "<" escaped, so no value (a model's name, one day) can end the data's <script> element
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     scripts = "\n".join(f"<script>/* {name} */\n{_inline(_asset(name), 'script')}</script>" for name in SCRIPTS)
-    parts = {"style": _inline(_asset("style.css"), "style"), "data": blob,
-             "engine": _inline(_asset("engine.js"), "script"), "scripts": scripts}
+    parts = {"style": _inline(_asset("style.css"), "style"), "data": blob, "scripts": scripts,
+             "engine": _inline(_asset("engine.js"), "script"), "fast": _inline(_asset("fast.js"), "script")}
     html = _asset("page.html")
     found = re.findall(r"\{\{(\w+)\}\}", html)
     if sorted(found) != sorted(parts):

@@ -5,10 +5,11 @@
 
 let workerUrl = null;
 
-/** A worker running engine.js, made from the page's own script: no second file, no server. */
+/** A worker running engine.js and fast.js, made from the page's own scripts: no second file, no server. */
 function makeWorker() {
   if (!workerUrl) {
-    const blob = new Blob([document.getElementById("engine").textContent], { type: "text/javascript" });
+    const blob = new Blob(["engine", "fast"].map((id) => document.getElementById(id).textContent),
+                          { type: "text/javascript" });
     workerUrl = URL.createObjectURL(blob);
   }
   return new Worker(workerUrl);
