@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Try the README's two commands with one Python, as a new user would: a fresh clone, a fresh venv,
-# packages from PyPI only, empty caches. Then `git status` must be clean and check_repro.py must pass.
+# packages from PyPI only, empty caches. Then `git status` must be clean and check_repro.py must pass, and
+# so must `git status` after `dvc repro --force` reruns every stage with this Python.
 #
 #   scripts/try_python.sh PYTHON [WORKDIR]
 #   scripts/try_python.sh "$(pyenv root)/versions/3.13.0/bin/python3.13" /work/py-scratch/try-3.13
@@ -8,7 +9,7 @@
 # PYTHON is the interpreter to try; a `python3` that runs it goes first on PATH, so the README's
 # `python3 -m venv .venv` is that Python. WORKDIR (default: a new folder under ${TMPDIR:-/tmp}) must not
 # exist; it gets the clone (WORKDIR/seqmem, of this repo's committed HEAD), the caches (WORKDIR/cache)
-# and a log per step (WORKDIR/logs). The venv and the caches (about 8 GB with PyPI's CUDA torch on Linux)
+# and a log per step (WORKDIR/logs). The venv and the caches (5.3 GB and ~3 GB with PyPI's CUDA torch on Linux)
 # are deleted at the end unless KEEP=1. Prints each step's time, also as a multiple of
 # `python -c "import torch"` in the same venv, since a busy machine slows every step alike.
 # Exit status: 0 where every step passed.
@@ -74,6 +75,10 @@ step pytest "$TEST" || true
 clean git_status_after_pytest
 step check_repro "python scripts/check_repro.py" || true
 clean git_status_after_check_repro
+# a fresh clone reruns only the stages whose outputs git does not hold (the rest match dvc.lock already);
+# --force reruns every stage with this Python: a clean status then means no artifact's bytes changed
+step dvc_repro_force "dvc repro --force" || true
+clean git_status_after_force
 venv_size=$(du -sh .venv | cut -f1)
 
 # the median of the three imports is the unit: the first one also reads the files from disk
