@@ -51,6 +51,7 @@ step() {
   return "$rc"
 }
 # clean NAME: `git status --porcelain` must print nothing
+# shellcheck disable=SC2016  # the command is eval'd by step, so $out must not expand here
 clean() { step "$1" 'out=$(git status --porcelain); echo "${out:-clean}"; [[ -z $out ]]' || true; }
 
 echo "python: $PY ($VERSION), python3 on PATH: $(command -v python3) -> $(python3 -c 'import sys; print(sys.executable)')"
@@ -60,6 +61,7 @@ cd "$WORK/seqmem"
 echo "clone: $WORK/seqmem at $(git log --oneline -1)"
 
 # the README's two commands, verbatim: the first two bash blocks under '## Two commands' (tests/test_docs.py)
+# shellcheck disable=SC2016  # the backticks are Python's regex for a Markdown code fence
 mapfile -t CMDS < <(python3 -c 'import re, sys
 s = open("README.md").read().split("## Two commands", 1)[1]
 print(*[b.strip() for b in re.findall(r"```bash\n(.*?)```", s, re.S)[:2]], sep="\n")')
