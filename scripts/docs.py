@@ -68,7 +68,9 @@ def probe_help() -> str:
     os.environ["COLUMNS"] = "100"
     from seqmem.cli import parser
 
-    return f"```\n$ seqmem-probe --help\n{parser().format_help().rstrip()}\n```"
+    p = parser()
+    p.color = False  # 3.14 colours help where stdout is a terminal or FORCE_COLOR is set; older ones ignore it
+    return f"```\n$ seqmem-probe --help\n{p.format_help().rstrip()}\n```"
 
 
 def probing() -> str:

@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import sys
+import textwrap
 from array import array
 from typing import TextIO
 
@@ -187,9 +188,21 @@ def _as_positional(argv: list[str]) -> list[str]:
             for i, a in enumerate(argv)]
 
 
+def _description() -> str | None:
+    """The module docstring as written, its examples indented, on every Python.
+
+    Python 3.13 strips a docstring's common indentation when it compiles it (3.11 and 3.12 keep it),
+    which changed --help and so docs/seqmem-probe.md; dedent, then indent again, gives one text on all.
+    """
+    if not __doc__:  # python -OO drops docstrings
+        return None
+    first, rest = __doc__.split("\n", 1)
+    return first + "\n" + textwrap.indent(textwrap.dedent(rest), "    ")
+
+
 def parser() -> argparse.ArgumentParser:
     """seqmem-probe's command line (docs/seqmem-probe.md pastes its --help)."""
-    p = argparse.ArgumentParser(prog="seqmem-probe", description=__doc__,
+    p = argparse.ArgumentParser(prog="seqmem-probe", description=_description(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sequence", nargs="*", help="integers -1..9, space- or comma-separated")
     p.add_argument("--file", help="read the sequence from this file instead ('-': stdin); for long sequences")

@@ -1,5 +1,6 @@
 """seqmem-probe: a chosen sequence in, the per-step decision out; bad input refused, nothing written."""
 
+import ast
 import shutil
 import signal
 import subprocess
@@ -152,6 +153,14 @@ def test_the_documented_example_is_the_committed_lstms_output(capsys):
     block = page.split("$ seqmem-probe --model models/lstm.safetensors 1 2 3 -1 5 6 7 8\n", 1)[1].split("```", 1)[0]
     cli(["--model", str(ROOT / "models/lstm.safetensors"), "1", "2", "3", "-1", "5", "6", "7", "8"])
     assert capsys.readouterr().out.replace(str(ROOT) + "/", "") == block
+
+
+def test_the_help_shows_the_docstring_as_written_on_every_python():
+    # Python 3.13 strips a docstring's indentation when it compiles it; the source's text, which the AST
+    # keeps on every version, is what --help and docs/seqmem-probe.md show
+    written = ast.get_docstring(ast.parse(Path(probe_cli.__file__).read_text()), clean=False)
+    assert probe_cli.parser().description == written
+    assert "\n    seqmem-probe --model models/lstm.safetensors 1 2 3 -1 5 6\n" in probe_cli.parser().format_help()
 
 
 @pytest.mark.parametrize("token", ["+1", "01", "١", "１", "1_0", "00"])
