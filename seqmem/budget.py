@@ -20,11 +20,14 @@ from seqmem.core.config import (
     RetentionConfig,
     TrainConfig,
     largest_fitting,
+    n_weights,
 )
 
 STAGE_MEMORY = 4 << 30  # the promise: every stage peaks under 4 GiB (24 GiB machines run two at a time)
 MAX_TRACKED = 4 << 20  # every output git tracks (CSVs, JSON) stays under 4 MiB: a repo, not a data dump
 BASE = 400 << 20  # python, torch, numpy and matplotlib loaded
+EXPLORER_PAGE = 192 << 10  # plots/explorer.html without the weights: its code, and each model's fixed points
+PAGE_BYTES_PER_WEIGHT = 6  # a float32 in base64 is 5.33 bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +112,13 @@ def costs(flavors: list[str], data: DataConfig, train: TrainConfig, evaluate: Ev
         Cost("stage evaluate's retention pass", "retention.num_sequences", retention.num_sequences, "sequences",
              lambda n: BASE + 40 * n * (retention.max_distance + 1), STAGE_MEMORY),
     ]
+    weights = {f: n_weights(f, *shape[f]) for f in flavors}
+    for f in flavors:  # the explorer page holds every model's weights
+        others = sum(v for g, v in weights.items() if g != f)
+        out.append(Cost("plots/explorer.html", f"train.{f}.hidden_size", shape[f][0], "units",
+                        lambda h, f=f, o=others: EXPLORER_PAGE + PAGE_BYTES_PER_WEIGHT * (o + n_weights(f, h,
+                                                                                                      shape[f][1])),
+                        MAX_TRACKED))
     attractors = attractors or AttractorsConfig()
     for f in flavors:  # the search holds a float64 Jacobian (D x D) per start and digit, about four copies of it
         D = shape[f][0] * shape[f][1] * (2 if f == "lstm" else 1)

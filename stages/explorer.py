@@ -8,11 +8,11 @@ stage costs a fraction of a second (seqmem.checkpoint reads the models).
 import json
 from pathlib import Path
 
-from seqmem.checkpoint import read_checkpoint
+from seqmem.checkpoint import check_provenance, read_checkpoint
 from seqmem.core.artifacts import ArtifactError, read_csv, write_text
 from seqmem.core.config import FLAVOR_NAMES, ConfigError, ProbeConfig
 from seqmem.explorer import POINT_COLUMNS, check_plane, model_entry, page
-from stages.common import check_flavors, command, load_params, section
+from stages.common import check_flavors, command, load_params, section, trained_from
 
 
 def _read_json(path: Path) -> object:
@@ -30,12 +30,12 @@ def main(args) -> None:
     probe = ProbeConfig.from_dict(section(params, "probe", args.params), "probe")
     if "{flavor}" not in args.model:
         raise ConfigError("--model", f"must name each model's path with {{flavor}} in it, got {args.model!r}")
+    trained = {f: trained_from(params, f, args.params) for f in flavors}  # what each model must be trained from
     entries = []  # read and check everything before writing anything
     for f in flavors:
-        ckpt = read_checkpoint(args.model.replace("{flavor}", f))
-        if ckpt.flavor != f:
-            raise ArtifactError(f"{args.model.replace('{flavor}', f)}: its config says flavor {ckpt.flavor!r}, "
-                                f"but it stands for {f!r} in `flavors`")
+        path = args.model.replace("{flavor}", f)
+        ckpt = read_checkpoint(path)
+        check_provenance(ckpt, path, f, trained[f])  # the flavor, and the training params.yaml says
         points = read_csv(Path(args.fixed_points) / f"{f}.csv", POINT_COLUMNS)
         trajectories = read_csv(Path(args.trajectories) / f"{f}.csv", ("pc1", "pc2"))
         dim = ckpt.hidden_size * ckpt.num_layers * (2 if f == "lstm" else 1)

@@ -19,7 +19,7 @@ EDGES = [  # (dotted key, a value far over its limit, how to set a value n: path
     ("probe.sequence", 5000, lambda n: [1] * n),
     ("probe.positions", 490, lambda n: list(range(n))),  # on the longest probe sequence that fits
     ("train.rnn.steps", 10_000_000, int),
-    ("train.lstm.hidden_size", 1000, int),
+    ("train.lstm.hidden_size", 400, int),  # its readouts over the memory; its explorer page still fits
     ("data.num_sequences", 400_000_000, int),
     ("train.batch_size", 10_000_000, int),
     ("evaluate.num_sequences", 1_000_000, int),
@@ -72,6 +72,17 @@ def test_the_largest_value_that_fits_passes_and_one_more_is_refused(key, over, m
     assert 0 < fits < _value(bigger, key)
     assert _check(with_key(bigger, key, make(fits)), tmp_path, capsys) == (0, "")  # what the message says fits, fits
     assert _check(with_key(bigger, key, make(fits + 1)), tmp_path, capsys)[0] == 2
+
+
+def test_a_model_too_big_for_the_explorer_page_is_refused_naming_its_units(tmp_path, capsys):
+    params = with_key(tiny_params(), "train.rnn.hidden_size", 2000)  # 4.0 M weights: 24 MB of page
+    params["attractors"]["num_starts"] = 1  # its fixed-point search fits too: only the page is over
+    code, err = _check(params, tmp_path, capsys)
+    assert code == 2
+    assert err.startswith("error (params): train.rnn.hidden_size: plots/explorer.html: about 23.1 MiB at 2,000 "
+                          "units, over the 4.0 MiB allowed; at most "), err
+    fits = _fits(err)
+    assert _check(with_key(params, "train.rnn.hidden_size", fits), tmp_path, capsys) == (0, "")
 
 
 def test_a_wide_lstms_fixed_point_search_is_refused_naming_its_starts(tmp_path, capsys):

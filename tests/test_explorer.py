@@ -88,11 +88,14 @@ def _swap_models(repo: Path) -> None:
 
 @pytest.mark.parametrize("spoil, expect", [
     (_spoil_plane, "plots/plane/lstm.json: expected {'mean': 16 numbers"),
-    (_swap_models, "its config says flavor 'rnn', but it stands for 'lstm' in `flavors`"),
+    (_swap_models, "holds an RNN model, but this is the LSTM's place"),
+    (lambda repo: (repo / "params.yaml").write_text((repo / "params.yaml").read_text().replace("steps: 20", "steps: 21",
+                                                                                                  1)),
+     "was trained with other params than params.yaml's: train.rnn.steps 20 (params.yaml: 21)"),
     (lambda repo: (repo / "plots/fixed_points/rnn.csv").write_text("model,digit\nRNN,1\n"),
      "plots/fixed_points/rnn.csv: expected a non-empty CSV with columns"),
     (lambda repo: (repo / "plots/plane/rnn.json").unlink(), "missing"),
-], ids=["plane size", "swapped models", "points columns", "no plane"])
+], ids=["plane size", "swapped models", "other params", "points columns", "no plane"])
 def test_a_bad_input_is_one_line_and_no_page(spoil, expect, repo, tmp_path, capsys):
     spoil(repo)
     with pytest.raises(SystemExit) as e:

@@ -6,6 +6,7 @@ import ast
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,7 @@ def test_exp_run_then_plots_diff_shows_both_runs(repo):
         (spec,) = data["data"][plot]
         rows = spec["anchor_definitions"]["<DVC_METRIC_DATA>"]
         assert set(spec["revisions"]) == {r["rev"] for r in rows} == {"HEAD", names[0]}, plot
+    shutil.rmtree(repo / "diff_html")  # the page this test wrote, not the experiment's
     # the README's way back to the committed results, word for word
     back = next(line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
                 if line.endswith("# back to the committed results"))
