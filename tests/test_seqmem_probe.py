@@ -203,12 +203,17 @@ def test_png_must_be_named_png(model_file, tmp_path, capsys):
     assert not (tmp_path / "t.svg").exists()
 
 
+# read's number in Linux's /proc/<pid>/syscall: 0 on x86-64, 63 on aarch64. Either, whatever this machine is:
+# under qemu-user an aarch64 process is an x86-64 emulator, whose reads are the host's
+READ_SYSCALLS = ("0 0x0 ", "63 0x0 ")
+
+
 def _wait_reading_stdin(proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Until proc sits in read(0, ...): Linux's /proc/<pid>/syscall starts "0 0x0" then (x86-64)."""
+    """Until proc sits in read(0, ...): Linux's /proc/<pid>/syscall then starts with read's number and fd 0."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if Path(f"/proc/{proc.pid}/syscall").read_text().startswith("0 0x0 "):
+            if Path(f"/proc/{proc.pid}/syscall").read_text().startswith(READ_SYSCALLS):
                 return
         except OSError:  # no procfs here: fall back to a generous wait
             time.sleep(5)
