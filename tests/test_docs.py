@@ -192,8 +192,10 @@ def test_every_page_and_anchor_that_a_message_comment_or_link_names_exists():
         text = (ROOT / rel).read_text(errors="ignore")
         # a section of the README or a page named in words, not by its file and anchor, can't be checked
         bad += [f"{rel}: {m.group(0)!r}: name a section as docs/<page>.md#<anchor>"
-                for m in re.finditer(r"README[:,] ?[\"'(][A-Z]", text)]
-        for m in re.finditer(r"(?<![\w./])((?:docs/)?[\w-]+\.md\b)(#[\w-]+)?", text):
+                for m in re.finditer(r"README[:,] ?[\"'(]?[A-Z]", text)]
+        # in code and config, a page is docs/<page>.md; in a page, a relative link may name a sibling
+        page_ref = r"(?<![\w./])((?:docs/)?[\w-]+\.md\b)" if rel.endswith(".md") else r"(?<![\w./])(docs/[\w-]+\.md\b)"
+        for m in re.finditer(page_ref + r"(#[\w-]+)?", text):
             page, anchor = m.group(1), m.group(2)
             base = (ROOT / rel).parent if rel.endswith(".md") and "/" not in page else ROOT
             target = base / page if (base / page).exists() else ROOT / "docs" / page
