@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, FLAGS
 from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]
 
 
 def specs(repo: Path, *revs: str) -> dict[str, list[dict]]:
