@@ -131,6 +131,7 @@ def test_dvc_repro_of_a_stage_refuses_a_crafted_model(repo):
     assert "Traceback" not in res.stderr + res.stdout
 
 
+@pytest.mark.slow
 def test_another_flavors_model_in_its_place_is_refused_by_evaluate_and_probe(repo):
     # the reproduction: the LSTM copied over the RNN, then only the RNN's analysis re-run
     (repo / "models/rnn.safetensors").write_bytes((repo / "models/lstm.safetensors").read_bytes())

@@ -13,6 +13,7 @@ from seqmem.train import deterministic, resolve_device
 from tests.helpers import ENV, ROOT
 
 
+@pytest.mark.slow
 def test_gpu_benchmark_runs_on_the_cpu_and_compares_within_tolerance():
     # the script a GPU machine runs from the repo (PYTHONPATH=.), here on tiny settings
     res = subprocess.run([sys.executable, "benchmarks/gpu.py", "--device", "cpu", "--steps", "20", "--hidden-size",
