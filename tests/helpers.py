@@ -21,6 +21,18 @@ ENV = os.environ | {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
     "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
+# A background job of a non-interactive shell (`pytest &`, `nohup pytest &`) starts with SIGINT ignored, and
+# its children inherit that, so a Ctrl-C sent to them would do nothing. The tests that press Ctrl-C start
+# their command through this, which gives it SIGINT's default, as a terminal's foreground command has it.
+CTRL_C_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
+def with_ctrl_c(cmd: list[str]) -> list[str]:
+    """cmd, run with SIGINT's default action however this process treats it (exec keeps the default)."""
+    return [sys.executable, "-c", CTRL_C_DEFAULT, *cmd]
+
+
 # artifacts that `dvc repro` makes; a copy must start without them to prove it can make them
 GENERATED = ("dvc.lock", "metrics", "plots", "data", "models")
 

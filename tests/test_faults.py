@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 from seqmem.valset import make_valset, save_valset
-from tests.helpers import ENV, ROOT, sh, tiny_params, write_params
+from tests.helpers import ENV, ROOT, sh, tiny_params, with_ctrl_c, write_params
 
 
 def _start_until_training(cmd: list[str], cwd: Path) -> subprocess.Popen:
     """Start cmd in its own process group and return once it prints its first progress line."""
     env = ENV | {"PYTHONPATH": str(ROOT)}  # stages/ is run from the repo, not installed
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(with_ctrl_c(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     for line in proc.stdout:
         if " step " in line:  # mid-training: weights exist in memory, none on disk
             return proc

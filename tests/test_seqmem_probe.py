@@ -16,7 +16,7 @@ from seqmem.cli import main as cli
 from seqmem.cli import parse_sequence
 from seqmem.model import SequenceClassifier, save_checkpoint
 from tests.crafted_checkpoints import respell, set_weight
-from tests.helpers import ENV
+from tests.helpers import ENV, with_ctrl_c
 
 
 @pytest.fixture
@@ -225,7 +225,7 @@ def _wait_reading_stdin(proc: subprocess.Popen, timeout: float = 60) -> None:
 @pytest.mark.posix
 def test_ctrl_c_while_reading_stdin_is_one_line(model_file):
     exe = shutil.which("seqmem-probe", path=ENV["PATH"])
-    proc = subprocess.Popen([exe, "--model", str(model_file), "--file", "-"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen(with_ctrl_c([exe, "--model", str(model_file), "--file", "-"]), stdin=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV)
     proc.stdin.write("1 2 ")
     proc.stdin.flush()
