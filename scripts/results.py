@@ -20,6 +20,8 @@ from seqmem.core.artifacts import read_metrics  # noqa: E402
 from seqmem.core.config import FLAVOR_NAMES  # noqa: E402
 from stages.common import load_params  # noqa: E402
 
+SCREEN = 100  # columns: the README's first look fits one screen
+
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2%}"
@@ -82,14 +84,19 @@ def markdown(models: list[str], table: list[tuple[str, list[str]]]) -> str:
     return "\n".join(lines + [f"| {label} | " + " | ".join(values) + " |" for label, values in table])
 
 
-def plain(models: list[str], table: list[tuple[str, list[str]]]) -> str:
-    """The table for a terminal: columns padded, right-aligned values."""
+def plain(models: list[str], table: list[tuple[str, list[str]]], columns: int = SCREEN) -> str:
+    """The table for a terminal: right-aligned values beside their labels, or under them where that is too wide."""
     width = max(len(label) for label, _ in table)
     cols = [max(len(m), *(len(v[i]) for _, v in table)) for i, m in enumerate(models)]
-    head = " " * width + "  " + "  ".join(m.rjust(c) for m, c in zip(models, cols, strict=True))
-    body = [label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(values, cols, strict=True))
-            for label, values in table]
-    return "\n".join([head, *body])
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(c) for v, c in zip(values, cols, strict=True))
+
+    if width + 2 + len(line(models)) <= columns:
+        rows = (f"{label.ljust(width)}  {line(v)}" for label, v in table)
+        return "\n".join([" " * (width + 2) + line(models), *rows])
+    # three models or more: each label on a line of its own, its values indented below it
+    return "\n".join(["  " + line(models), *(f"{label}\n  {line(v)}" for label, v in table)])
 
 
 def main() -> None:
