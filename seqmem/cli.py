@@ -123,6 +123,9 @@ def describe(seq: np.ndarray, p: np.ndarray, table: bool) -> str:
     else:
         alarm = " (a false alarm)" if flip is not None else ""
         lines.append(f"no -1 in the sequence; the decision {crossed}{alarm}")
+    if where.size > 1:  # allowed, to see what a model does with it, but outside the task the models learnt
+        lines.append(f"note: {where.size} -1s (steps {', '.join(map(str, where))}): a task sequence holds at most one, "
+                     "so the models never trained on this")
     return "\n".join(lines)
 
 

@@ -113,6 +113,15 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(args, fix, me
     assert not png.exists()
 
 
+def test_two_minus_ones_are_probed_and_said_to_be_outside_the_task(model_file, capsys):
+    cli(["--model", str(model_file), "1", "-1", "2", "-1", "3"])
+    out = capsys.readouterr().out
+    assert "the -1 arrives at step 1" in out
+    assert "note: 2 -1s (steps 1, 3): a task sequence holds at most one" in out
+    cli(["--model", str(model_file), "1", "-1", "2"])
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_console_script_is_installed(model_file):
     exe = shutil.which("seqmem-probe", path=ENV["PATH"])
     assert exe, "seqmem-probe is not on PATH: was the project installed with pip install -e ."
