@@ -164,9 +164,10 @@ def test_a_cycle_of_the_digit_read_is_drawn_and_named(browser, repro_repo, tmp_p
 def test_the_memory_run_stays_off_the_page_and_leaves_it_live(page):
     page.fill("#memory-n", "100000")
     page.fill("#memory-seed", "7")
-    page.click("#memory-run")
-    # an edit while the run goes on is drawn at once: the run is in workers, not on the page's thread
+    # an edit while the run goes on is drawn at once: the run is in workers, not on the page's thread. Both
+    # clicks in one task, so the run (0.6 s) can't end between them however slow the round trip to the page
     state = page.evaluate("""() => {
+        document.getElementById("memory-run").click();
         const t0 = performance.now();
         document.querySelector("#cells button[data-step='2']").click();
         return [performance.now() - t0, document.getElementById('memory-box').dataset.state,
