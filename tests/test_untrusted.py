@@ -91,8 +91,9 @@ def test_params_changed_while_training_leave_no_model(repo):
     params["train"]["rnn"]["steps"] = 400
     write_params(repo, params)
     before = (repo / "models/rnn.safetensors").read_bytes()
-    proc = subprocess.Popen(["dvc", "repro", "-s", "train@rnn"], cwd=repo, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # unbuffered, so each progress line arrives as training goes, not all at its end (a pipe buffers 8 KB)
+    proc = subprocess.Popen(["dvc", "repro", "-s", "train@rnn"], cwd=repo, env=ENV | {"PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if " step " in line:  # training: now a second `dvc exp run -S` rewrites params.yaml under it
             params["train"]["rnn"]["hidden_size"] = 9
